@@ -1,0 +1,226 @@
+"""`citebot ask|eval|index|chat|run`: the command line front end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from bot.settings import Settings
+from retrieval.answer import Answer, answer
+from retrieval.corpus import CorpusError
+from retrieval.evaluate import QuestionSetError, evaluate, load_questions
+from retrieval.index import Index
+from retrieval.store import load_or_build
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
+# Build with a progress bar from this many files up; small corpora build in a blink.
+PROGRESS_FROM_FILES = 50
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+def load_index(settings: Settings, corpus: Path | None = None, show_progress: bool = False) -> Index:
+    folder = corpus or settings.corpus
+    config = settings.ranking()
+    try:
+        if not show_progress:
+            return load_or_build(folder, config, settings.cache_dir).index
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("indexing", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return load_or_build(folder, config, settings.cache_dir, tick).index
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def print_answer(a: Answer) -> None:
+    if not a.answered:
+        out.print(Text(a.message or "No answer.", style="bold yellow"))
+        if a.passages:
+            out.print(Text("Closest passages (not an answer):", style="dim"))
+    for n, p in enumerate(a.passages, 1):
+        quote = Text("> ")
+        quote.append(p.quote[: p.mark_start])
+        quote.append(p.quote[p.mark_start : p.mark_end], style="bold")
+        quote.append(p.quote[p.mark_end :])
+        out.print(Text(f"[{n}] ", style="cyan"), quote, sep="")
+        out.print(Text(f"    {p.citation}  (score {p.score:.2f})", style="dim cyan"))
+    if a.disagreement is not None:
+        out.print(Text(a.disagreement.describe(), style="magenta"))
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    index = load_index(settings, args.corpus)
+    cfg = settings.answering()
+    if args.top_k:
+        cfg = replace(cfg, top_k=args.top_k)
+    a = answer(index, args.question, cfg)
+    if args.json:
+        print(json.dumps(a.to_json(), ensure_ascii=False))
+    else:
+        print_answer(a)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        questions = load_questions(args.questions)
+    except QuestionSetError as exc:
+        raise UsageError(str(exc)) from exc
+    index = load_index(settings, args.corpus)
+    results, m = evaluate(index, questions, settings.answering())
+    summary = m.to_json()
+    if args.json:
+        payload = {"summary": summary, "results": [r.to_json() for r in results]}
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        table = Table(title=f"{args.questions}")
+        for col in ("id", "rank", "answer", "question", "top"):
+            table.add_column(col)
+        for r in results:
+            top = r.answer.passages[0].citation if r.answer.passages else "-"
+            if r.question.no_answer:
+                verdict = "abstained" if not r.answer.answered else "[red]answered[/]"
+            else:
+                verdict = "ok" if r.correct else "[red]miss[/]"
+            rank = str(r.rank) if r.rank else "-"
+            table.add_row(r.question.id, rank, verdict, r.question.question, top)
+        out.print(table)
+        out.print("  ".join(f"{k}={v}" for k, v in summary.items()))
+    failed = [
+        f"{name} {value:.3f} < {limit}"
+        for name, value, limit in (
+            ("hit@1", m.hit1, args.min_hit1),
+            ("hit@3", m.hit3, args.min_hit3),
+            ("mrr@10", m.mrr10, args.min_mrr),
+            ("answer@1", m.answer1, args.min_answer1),
+            ("abstain", m.abstain, args.min_abstain),
+        )
+        if limit is not None and value < limit - 1e-9
+    ]
+    if args.max_false_abstain is not None and m.false_abstain > args.max_false_abstain + 1e-9:
+        failed.append(f"false_abstain {m.false_abstain:.3f} > {args.max_false_abstain}")
+    for line in failed:
+        err.print(f"below threshold: {line}")
+    return 1 if failed else 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    folder = args.corpus or settings.corpus
+    config = settings.ranking()
+    try:
+        many = sum(1 for _ in folder.rglob("*")) >= PROGRESS_FROM_FILES if folder.is_dir() else False
+        if args.rebuild and settings.cache_dir is not None:
+            from retrieval.store import cache_dir_for
+
+            target = cache_dir_for(settings.cache_dir, folder)
+            if (target / "meta.json").exists():
+                (target / "meta.json").unlink()
+        with Progress(console=err, transient=True, disable=not many) as progress:
+            task = progress.add_task("indexing", total=None)
+            result = load_or_build(
+                folder,
+                config,
+                settings.cache_dir,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from exc
+    idx = result.index
+    s = idx.stats
+    for warning in s.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+    state = "loaded from cache" if result.loaded else f"built ({result.reason})"
+    out.print(f"index for {folder}: {state}")
+    out.print(
+        f"files {s.files}  passages {s.passages}  dropped chrome/duplicates {s.dropped}  "
+        f"vocabulary {s.vocabulary}  build {s.seconds:.2f}s  engine {idx.engine.name}"
+    )
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import run_console
+
+    return run_console(settings, args.corpus)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    return run_bot(settings, args.corpus)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="citebot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def corpus_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--corpus", type=Path, help="corpus folder (default: CITEBOT_CORPUS)")
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    corpus_opt(ask)
+    ask.add_argument("--top-k", type=int, choices=range(1, 11), metavar="N")
+    ask.add_argument("--json", action="store_true", help="machine-readable output")
+    ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="run a question set and print its metrics")
+    ev.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    corpus_opt(ev)
+    ev.add_argument("--json", action="store_true")
+    for name in ("hit1", "hit3", "mrr", "answer1", "abstain"):
+        ev.add_argument(f"--min-{name}", type=float, metavar="X")
+    ev.add_argument("--max-false-abstain", type=float, metavar="X")
+    ev.set_defaults(func=cmd_eval)
+
+    ix = sub.add_parser("index", help="build and cache the index, print its figures")
+    corpus_opt(ix)
+    ix.add_argument("--rebuild", action="store_true", help="ignore the cache")
+    ix.set_defaults(func=cmd_index)
+
+    ch = sub.add_parser("chat", help="try the bot's commands in a local console")
+    corpus_opt(ch)
+    ch.set_defaults(func=cmd_chat)
+
+    run = sub.add_parser("run", help="start the Discord bot")
+    corpus_opt(run)
+    run.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.func(args, settings)
+        return code
+    except UsageError as exc:
+        err.print(f"citebot: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

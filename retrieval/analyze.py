@@ -1,0 +1,82 @@
+"""Text to tokens: the one analysis shared by passages and questions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+
+# Bump when the token stream changes, so cached indexes built with the old one are rebuilt.
+ANALYZER_VERSION = 1
+
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+
+# Numbers stay whole ("14.3", "100,000", "2016"); words may carry inner apostrophes.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have haven't
+    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll
+    i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor
+    not of off on once only or other ought our ours ourselves out over own same shan't she
+    she'd she'll she's should shouldn't so some such than that that's the their theirs them
+    themselves then there there's these they they'd they'll they're they've this those through
+    to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when
+    when's where where's which while who who's whom why why's will with won't would wouldn't you
+    you'd you'll you're you've your yours yourself yourselves also just tell know please s t
+    much many whose
+    """.split()
+)
+
+
+def normalize(text: str) -> str:
+    """Unicode-normalise and fold typographic quotes and dashes to plain ASCII ones."""
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Case-folded word and number tokens with possessives removed; stopwords kept."""
+    folded = _THOUSANDS.sub("", normalize(text).casefold())
+    return [w[:-2] if w.endswith("'s") else w for w in _TOKEN.findall(folded)]
+
+
+def tokenize(text: str) -> list[str]:
+    """The index tokens of a text: words without stopwords, stemmed."""
+    kept = [
+        w.replace("'", "")
+        for w in words(text)
+        if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
+    return list(_stemmer().stemWords(kept))
+
+
+def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]

@@ -1,0 +1,351 @@
+"""Hits to an Answer: the best sentence quoted and marked, citations, abstention, and a note
+when the sources give different figures for the same thing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from retrieval.analyze import normalize, tokenize
+from retrieval.index import Hit, Index, QueryTerms
+from retrieval.quantities import Quantity, disagreements, quantities
+
+MAX_QUESTION_CHARS = 1000
+QUOTE_CHARS = 350
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    top_k: int = 3
+    candidates: int = 20
+    # Share of the question's weight that the best sentence must hold, else we abstain.
+    min_coverage: float = 0.45
+    # Weight of the best sentence against the paragraph's BM25 score when ranking.
+    sentence_weight: float = 1.0
+    # Bonus, in question-weight share, for a sentence holding the kind of thing asked for.
+    type_bonus: float = 0.15
+    # A passage from an already shown file gives way to another file's within this ratio.
+    diversity: float = 0.6
+
+
+@dataclass(frozen=True)
+class AnswerPassage:
+    file: str
+    line_start: int
+    line_end: int
+    score: float
+    text: str
+    quote: str
+    mark_start: int
+    mark_end: int
+    heading: str = ""
+
+    @property
+    def citation(self) -> str:
+        if self.line_start == self.line_end:
+            return f"{self.file}:{self.line_start}"
+        return f"{self.file}:{self.line_start}-{self.line_end}"
+
+    @property
+    def marked(self) -> str:
+        return self.quote[self.mark_start : self.mark_end]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "score": round(self.score, 4),
+            "quote": self.quote,
+            "text": self.text,
+            "mark": [self.mark_start, self.mark_end],
+        }
+
+
+@dataclass(frozen=True)
+class Variant:
+    value: str
+    citations: list[str]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Sources that give different figures of one kind for what the question asks."""
+
+    kind: str
+    variants: list[Variant]
+
+    def describe(self) -> str:
+        parts = [f"{v.value} ({', '.join(v.citations)})" for v in self.variants]
+        return "The sources differ: " + " vs ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    passages: list[AnswerPassage] = field(default_factory=list)
+    # Why there is no answer: "empty", "too_long", "no_terms", "not_found"; "" when answered.
+    reason: str = ""
+    disagreement: Disagreement | None = None
+
+    @property
+    def message(self) -> str:
+        return NO_ANSWER_MESSAGES.get(self.reason, "")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "question": self.question,
+            "answered": self.answered,
+            "passages": [p.to_json() for p in self.passages],
+        }
+        if self.reason:
+            out["reason"] = self.reason
+            out["message"] = self.message
+        if self.disagreement is not None:
+            out["sources_differ"] = self.disagreement.describe()
+        return out
+
+
+NO_ANSWER_MESSAGES = {
+    "empty": "Ask a question after the command, e.g. `ask who is Scale's interim CEO?`",
+    "too_long": f"That question is too long; keep it under {MAX_QUESTION_CHARS} characters.",
+    "no_terms": "That question has no words to search for; try naming what you are after.",
+    "not_found": "I couldn't find that in the documents.",
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9$])")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")
+_PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+")
+_MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\d+)?\s+(?:b|m)illion")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
+                   r"August|September|October|November|December)\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+
+# Which figure kinds a question form asks about, for the "sources differ" note.
+_KINDS = [("money", _MONEY_OR_PERCENT), ("percent", _MONEY_OR_PERCENT), ("year", _YEAR),
+          ("count", _NUMBER)]
+
+# Question forms and the kind of text that answers them; general, not tied to the corpus.
+_ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:stake|share|percent|valuation)|"
+                r"\bvalu|\bworth\b|\bcost\b|\bprice\b|\brevenue\b|\bspend", re.I), _MONEY_OR_PERCENT),
+    (re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I), _YEAR),
+    (re.compile(r"\bhow (?:many|old|long)\b", re.I), _NUMBER),
+    (re.compile(r"\bwho\b|\bwhose\b", re.I), _NAME),
+    (re.compile(r"\bwhere\b", re.I), _PLACE),
+]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) of a paragraph."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _weights(index: Index, terms: QueryTerms) -> tuple[dict[str, float], float]:
+    """idf of each distinct question term; unknown terms weigh as the rarest known term."""
+    weights: dict[str, float] = {}
+    for tok in terms.tokens:
+        t = index.postings.vocab.get(tok)
+        weights[tok] = float(index.idf[t]) if t is not None else index.max_idf
+    total = sum(weights.values()) or 1.0
+    return weights, total
+
+
+def _expected(question: str) -> list[re.Pattern[str]]:
+    return [answer for ask, answer in _ANSWER_TYPES if ask.search(question)]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    hit: Hit
+    sentence: tuple[int, int]
+    coverage: float
+    rank_score: float
+
+
+def _score_sentences(
+    hit: Hit, weights: dict[str, float], total: float, expected: list[re.Pattern[str]],
+    question: str, bonus: float,
+) -> tuple[tuple[int, int], float]:
+    text = hit.passage.text
+    best = (0, len(text))
+    best_score = -1.0
+    asked = set(normalize(question).casefold().split())
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        present = set(tokenize(sentence))
+        score = sum(w for tok, w in weights.items() if tok in present) / total
+        for pattern in expected:
+            found = [m.group(0) for m in pattern.finditer(sentence)]
+            # The answer is something the question does not already say.
+            if any(not set(normalize(f).casefold().split()) <= asked for f in found):
+                score += bonus
+                break
+        if score > best_score:
+            best, best_score = (start, end), score
+    return best, best_score
+
+
+def _quote(text: str, sentence: tuple[int, int], terms: set[str]) -> tuple[str, int, int]:
+    """The paragraph trimmed to about QUOTE_CHARS around the marked sentence."""
+    s, e = sentence
+    if e - s > QUOTE_CHARS:
+        s, e = _window(text, s, e, terms)
+        return _ellipsize(text, s, e, s, e)
+    lo, hi = s, e
+    spans = split_sentences(text)
+    i = next(n for n, span in enumerate(spans) if span[0] <= s < span[1] or span == sentence)
+    before, after = i - 1, i + 1
+    while True:
+        grew = False
+        if after < len(spans) and spans[after][1] - lo <= QUOTE_CHARS:
+            hi = spans[after][1]
+            after += 1
+            grew = True
+        if before >= 0 and hi - spans[before][0] <= QUOTE_CHARS:
+            lo = spans[before][0]
+            before -= 1
+            grew = True
+        if not grew:
+            break
+    return _ellipsize(text, lo, hi, s, e)
+
+
+def _window(text: str, s: int, e: int, terms: set[str]) -> tuple[int, int]:
+    """The QUOTE_CHARS-wide stretch of a long sentence holding most question terms."""
+    hits = [
+        m.start()
+        for m in re.finditer(r"\w[\w'’]*", text[s:e])
+        if tokenize(m.group(0)) and tokenize(m.group(0))[0] in terms
+    ]
+    best_lo, best_n = s, -1
+    for h in hits or [0]:
+        lo = max(s, s + h - QUOTE_CHARS // 4)
+        n = sum(1 for x in hits if lo <= s + x < lo + QUOTE_CHARS)
+        if n > best_n:
+            best_lo, best_n = lo, n
+    lo = min(best_lo, max(s, e - QUOTE_CHARS))
+    hi = min(e, lo + QUOTE_CHARS)
+    # Cut at word boundaries.
+    if lo > s:
+        space = text.find(" ", lo)
+        lo = space + 1 if 0 <= space < hi else lo
+    if hi < e:
+        space = text.rfind(" ", lo, hi)
+        hi = space if space > lo else hi
+    return lo, hi
+
+
+def _ellipsize(text: str, lo: int, hi: int, s: int, e: int) -> tuple[str, int, int]:
+    prefix = "…" if lo > 0 else ""
+    suffix = "…" if hi < len(text) else ""
+    body = text[lo:hi]
+    quote = prefix + body.strip() + suffix
+    shift = len(prefix) - lo - (len(body) - len(body.lstrip()))
+    start = max(len(prefix), s + shift)
+    end = min(len(quote) - len(suffix), e + shift)
+    return quote, start, end
+
+
+def _passage(hit: Hit, sentence: tuple[int, int], terms: set[str], score: float) -> AnswerPassage:
+    quote, start, end = _quote(hit.passage.text, sentence, terms)
+    p = hit.passage
+    return AnswerPassage(p.file, p.line_start, p.line_end, score, p.text, quote, start, end,
+                         p.heading)
+
+
+def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
+    """Best first; then prefer a file not yet shown when it scores within `ratio` of the
+    best remaining candidate."""
+    chosen: list[_Scored] = []
+    rest = list(ranked)
+    while rest and len(chosen) < k:
+        shown = {c.hit.passage.file for c in chosen}
+        pick = rest[0]
+        if chosen and pick.hit.passage.file in shown:
+            for cand in rest[1:]:
+                if cand.hit.passage.file not in shown and cand.rank_score >= ratio * pick.rank_score:
+                    pick = cand
+                    break
+        chosen.append(pick)
+        rest.remove(pick)
+    return chosen
+
+
+def answer(index: Index, question: str, config: AnswerConfig | None = None) -> Answer:
+    cfg = config or AnswerConfig()
+    question = " ".join(question.split())
+    if not question:
+        return Answer(question, False, reason="empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        return Answer(question[:80] + "…", False, reason="too_long")
+    terms = index.terms(question)
+    if not terms.tokens:
+        return Answer(question, False, reason="no_terms")
+    hits = index.search(terms, cfg.candidates)
+    if not hits:
+        return Answer(question, False, reason="not_found")
+
+    weights, total = _weights(index, terms)
+    expected = _expected(question)
+    top = hits[0].score or 1.0
+    scored: list[_Scored] = []
+    for hit in hits:
+        sentence, coverage = _score_sentences(
+            hit, weights, total, expected, question, cfg.type_bonus
+        )
+        rank_score = hit.score / top + cfg.sentence_weight * coverage
+        scored.append(_Scored(hit, sentence, coverage, rank_score))
+    scored.sort(key=lambda s: (-s.rank_score, s.hit.index))
+
+    shown = _diverse(scored, cfg.top_k, cfg.diversity)
+    answered = scored[0].coverage >= cfg.min_coverage
+    term_set = set(terms.tokens)
+
+    disagreement = None
+    if answered:
+        kinds = {kind for kind, pattern in _KINDS if pattern in expected}
+        if kinds:
+            disagreement, shown = _find_disagreement(scored, shown, cfg, kinds)
+    passages = [_passage(s.hit, s.sentence, term_set, s.hit.score) for s in shown]
+    return Answer(
+        question,
+        answered,
+        passages,
+        reason="" if answered else "not_found",
+        disagreement=disagreement,
+    )
+
+
+def _find_disagreement(
+    scored: list[_Scored], shown: list[_Scored], cfg: AnswerConfig, kinds: set[str]
+) -> tuple[Disagreement | None, list[_Scored]]:
+    """Compare the figures in the best sentences of the strong candidates. A disagreeing
+    passage that is not among those shown takes the last place, so both sides are cited."""
+    best = scored[0].coverage
+    strong = [s for s in scored[: cfg.candidates] if s.coverage >= 0.75 * best][:6]
+    found: list[tuple[_Scored, list[Quantity]]] = []
+    for s in strong:
+        text = s.hit.passage.text[s.sentence[0] : s.sentence[1]]
+        found.append((s, quantities(text)))
+    groups = disagreements([(s.hit.passage.citation, q) for s, q in found], kinds)
+    if not groups:
+        return None, shown
+    kind, values = groups
+    by_key = {s.hit.passage.citation: s for s, _ in found}
+    variants = [
+        Variant(value, [by_key[k].hit.passage.citation for k in keys]) for value, keys in values
+    ]
+    shown = list(shown)
+    for _, keys in values:
+        if not any(by_key[k] in shown for k in keys):
+            shown[-1 if len(shown) >= cfg.top_k else len(shown):] = [by_key[keys[0]]]
+    return Disagreement(kind, variants), shown

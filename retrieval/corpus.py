@@ -1,0 +1,283 @@
+"""Files to passages: paragraph chunking with line numbers, headlines and page chrome."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.analyze import normalize
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+
+# Page furniture that clippings carry along. Matched against a whole, case-folded paragraph
+# (exactly, or as its start) so a real sentence that merely mentions the words is kept.
+BOILERPLATE = (
+    "skip to content",
+    "read more",
+    "read also",
+    "read next",
+    "latest",
+    "related",
+    "advertisement",
+    "share this",
+    "subscribe",
+    "sign up for",
+    "be the first to comment",
+    "leave a reply",
+    "leave a comment",
+    "your email address will not be published",
+    "required fields are marked",
+    "this site uses akismet",
+    "disclaimer:",
+    "all rights reserved",
+)
+# Disclaimers that sit inside an otherwise ordinary sentence.
+BOILERPLATE_ANYWHERE = (
+    "does not provide investment advice",
+    "contains affiliate links",
+    "this site uses akismet",
+)
+
+_BULLET = re.compile(r"^\s*(?:[•*\-–]|\d{1,2}[.)])\s+")
+_URL = re.compile(r"https?://\S+")
+_CLOSING = ".!?…)]\"'"
+
+
+class CorpusError(Exception):
+    """The corpus folder cannot be used; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One paragraph of one file. Lines are 1-based and inclusive."""
+
+    file: str
+    line_start: int
+    line_end: int
+    ordinal: int
+    text: str
+    heading: str = ""
+    reference: bool = False
+
+    @property
+    def citation(self) -> str:
+        if self.line_start == self.line_end:
+            return f"{self.file}:{self.line_start}"
+        return f"{self.file}:{self.line_start}-{self.line_end}"
+
+    def body_for_index(self) -> str:
+        """The paragraph without its URLs, which would flood the index with slug words."""
+        return _URL.sub(" ", self.text)
+
+
+@dataclass
+class Corpus:
+    folder: Path
+    passages: list[Passage]
+    files: dict[str, int]
+    dropped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def passages_of(self, file: str) -> list[Passage]:
+        return [p for p in self.passages if p.file == file]
+
+
+@dataclass(frozen=True)
+class _Block:
+    line_start: int
+    line_end: int
+    text: str
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The corpus files in a stable order; one-line errors for an unusable folder."""
+    if not folder.exists():
+        raise CorpusError(f"corpus folder not found: {folder}")
+    if not folder.is_dir():
+        raise CorpusError(f"corpus path is not a folder: {folder}")
+    try:
+        found = sorted(
+            p
+            for p in folder.rglob("*")
+            if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith(".")
+        )
+    except OSError as exc:
+        raise CorpusError(f"cannot read corpus folder {folder}: {exc.strerror}") from exc
+    if not found:
+        raise CorpusError(f"no .txt or .md files in corpus folder {folder}")
+    return found
+
+
+def fingerprint(folder: Path) -> str:
+    """A digest of every corpus file's name and bytes: any edit changes it."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in corpus_files(folder):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(b"\0")
+        try:
+            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+        except OSError as exc:
+            digest.update(f"unreadable:{exc.errno}".encode())
+    return digest.hexdigest()
+
+
+def read_text(path: Path, warnings: list[str]) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        warnings.append(f"{path.name}: skipped, cannot read it ({exc.strerror})")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.append(f"{path.name}: not valid UTF-8, undecodable bytes shown as \ufffd")
+        return raw.decode("utf-8", errors="replace")
+
+
+def is_chrome(text: str) -> bool:
+    """Page chrome: boilerplate phrases, punctuation-only lines, lone words."""
+    folded = normalize(text).casefold().strip(" \t*•-")
+    if not folded or not any(ch.isalpha() for ch in folded):
+        return True
+    if len(folded.split()) < 2 and folded[-1] not in _CLOSING:
+        return True
+    if len(folded) < 200 and any(
+        folded == phrase or folded.startswith(phrase) for phrase in BOILERPLATE
+    ):
+        return True
+    return len(folded) < 400 and any(phrase in folded for phrase in BOILERPLATE_ANYWHERE)
+
+
+def is_headline(text: str) -> bool:
+    """A short line with no closing punctuation, or a short label ending in a colon."""
+    stripped = text.strip().lstrip("#").strip()
+    if not stripped or len(stripped) > 120 or _BULLET.match(text):
+        return False
+    folded = normalize(stripped)
+    if folded.endswith(":"):
+        return len(folded.split()) <= 6
+    inner = folded.strip("\"'")
+    return bool(inner) and inner[-1] not in ".!?…" and len(folded.split()) <= 16
+
+
+def is_reference(text: str) -> bool:
+    """A bibliography entry: "[1] Source. (2022...)" or a line carried by a URL."""
+    stripped = text.strip()
+    if re.match(r"^\[\d+\]", stripped):
+        return True
+    urls = _URL.findall(stripped)
+    return bool(urls) and sum(len(u) for u in urls) > len(stripped) / 3
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """Paragraph blocks. A blank line ends one; in files that never use blank lines between
+    paragraphs, every line is one; a bullet or numbered item always starts one."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    uses_blank_lines = any(b - a > 1 for a, b in zip(content, content[1:], strict=False))
+    blocks: list[_Block] = []
+    current: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if current:
+            text = " ".join(t for _, t in current)
+            blocks.append(_Block(current[0][0] + 1, current[-1][0] + 1, text))
+            current.clear()
+
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            continue
+        starts_new = (
+            not uses_blank_lines
+            or _BULLET.match(line) is not None
+            or stripped.startswith("#")
+            or (current and is_headline(current[-1][1]) and not is_headline(stripped))
+        )
+        if starts_new:
+            flush()
+        if current and normalize(current[-1][1]) == normalize(stripped):
+            # A line repeated straight after itself: keep one copy, widen the span.
+            current[-1] = (i, stripped)
+            continue
+        current.append((i, stripped))
+    flush()
+    return blocks
+
+
+def chunk(file: str, text: str, seen: set[str] | None = None) -> tuple[list[Passage], int]:
+    """Passages of one file and how many chrome or duplicate paragraphs were dropped.
+
+    A headline is not a passage of its own (a short line of keywords outranks real
+    paragraphs in BM25); it heads the paragraph under it, whose span then starts at it.
+    """
+    seen = set() if seen is None else seen
+    passages: list[Passage] = []
+    dropped = 0
+    heading = ""
+    heading_line = 0
+    blocks = _blocks(text.splitlines())
+    for n, block in enumerate(blocks):
+        if is_chrome(block.text):
+            dropped += 1
+            continue
+        key = " ".join(normalize(block.text).casefold().split())
+        if key in seen:
+            dropped += 1
+            continue
+        nxt = blocks[n + 1] if n + 1 < len(blocks) else None
+        if (
+            is_headline(block.text)
+            and nxt is not None
+            and not is_headline(nxt.text)
+            and not is_chrome(nxt.text)
+        ):
+            seen.add(key)
+            heading = block.text.strip().lstrip("#").strip()
+            heading_line = block.line_start
+            continue
+        seen.add(key)
+        passages.append(
+            Passage(
+                file=file,
+                # The span includes the headline, so a citation of it lands here.
+                line_start=heading_line if heading else block.line_start,
+                line_end=block.line_end,
+                ordinal=len(passages),
+                text=block.text,
+                heading=heading,
+                reference=is_reference(block.text),
+            )
+        )
+        heading = ""
+    return passages, dropped
+
+
+def load_corpus(folder: Path | str, files: Iterable[Path] | None = None) -> Corpus:
+    root = Path(folder)
+    paths = list(files) if files is not None else corpus_files(root)
+    passages: list[Passage] = []
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    dropped = 0
+    seen: set[str] = set()
+    for path in paths:
+        text = read_text(path, warnings)
+        if text is None:
+            continue
+        name = path.relative_to(root).as_posix()
+        found, lost = chunk(name, text, seen)
+        passages.extend(found)
+        counts[name] = len(found)
+        dropped += lost
+    for warning in warnings:
+        log.warning(warning)
+    if not passages:
+        raise CorpusError(f"no readable paragraphs in corpus folder {root}")
+    return Corpus(root, passages, counts, dropped, warnings)

@@ -1,0 +1,201 @@
+"""BM25 scoring engines over one shared postings table.
+
+`RankBM25Engine` scores with rank-bm25 itself. `SparseEngine` precomputes every (term, passage)
+contribution with rank-bm25's formulas, so a query costs the postings of its terms instead of a
+Python loop over every passage. Both give the same scores for the same tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import rank_bm25
+
+Variant = Literal["okapi", "l", "plus"]
+EngineName = Literal["auto", "rank-bm25", "sparse"]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """BM25 variant and parameters; chosen with `citebot eval` (see README)."""
+
+    variant: Variant = "plus"
+    k1: float = 1.2
+    b: float = 0.75
+    delta: float = 1.0
+    epsilon: float = 0.25
+    engine: EngineName = "auto"
+    # Passage count from which `auto` switches to the sparse engine (bench/README).
+    sparse_from: int = 5000
+
+    def resolved_engine(self, passages: int) -> Literal["rank-bm25", "sparse"]:
+        if self.engine == "auto":
+            return "sparse" if passages >= self.sparse_from else "rank-bm25"
+        return self.engine
+
+
+@dataclass
+class Postings:
+    """Term-major sparse table: postings of term t are rows indptr[t]:indptr[t+1]."""
+
+    vocab: dict[str, int]
+    indptr: IntArray
+    docs: npt.NDArray[np.int32]
+    tf: npt.NDArray[np.int32]
+    doc_len: npt.NDArray[np.int32]
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_len)
+
+    def doc_freq(self) -> IntArray:
+        return np.diff(self.indptr)
+
+    @classmethod
+    def from_tokens(cls, docs: list[list[str]]) -> Postings:
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int32, count=len(docs))
+        for doc in docs:
+            for token in doc:
+                tid = vocab.get(token)
+                if tid is None:
+                    tid = vocab[token] = len(vocab)
+                term_ids.append(tid)
+        return cls.from_ids(vocab, np.asarray(term_ids, dtype=np.int64), lengths)
+
+    @classmethod
+    def from_ids(
+        cls, vocab: dict[str, int], term_ids: IntArray, lengths: npt.NDArray[np.int32]
+    ) -> Postings:
+        n = len(lengths)
+        doc_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        keys, tf = np.unique(term_ids * max(n, 1) + doc_of, return_counts=True)
+        terms = keys // max(n, 1)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=indptr[1:])
+        return cls(
+            vocab=vocab,
+            indptr=indptr,
+            docs=(keys % max(n, 1)).astype(np.int32),
+            tf=tf.astype(np.int32),
+            doc_len=lengths,
+        )
+
+    def bags(self) -> list[list[str]]:
+        """Token lists with the same counts (order is irrelevant to BM25)."""
+        out: list[list[str]] = [[] for _ in range(self.n_docs)]
+        for term, t in self.vocab.items():
+            lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+            for d, f in zip(self.docs[lo:hi].tolist(), self.tf[lo:hi].tolist(), strict=True):
+                out[d].extend([term] * f)
+        return out
+
+
+def idf_table(config: RankingConfig, df: IntArray, n: int) -> FloatArray:
+    """rank-bm25's idf for each variant, including Okapi's floor for negative values."""
+    dff = df.astype(np.float64)
+    if config.variant == "okapi":
+        idf = np.log(n - dff + 0.5) - np.log(dff + 0.5)
+        floor = config.epsilon * (float(idf.mean()) if len(idf) else 0.0)
+        return np.where(idf < 0, floor, idf)
+    if config.variant == "l":
+        return math.log(n + 1) - np.log(dff + 0.5)
+    return np.log((n + 1) / dff)
+
+
+class Engine(Protocol):
+    name: str
+
+    def scores(self, term_ids: list[int]) -> FloatArray: ...
+
+
+class SparseEngine:
+    """Precomputed contributions: a query adds up the postings of its terms."""
+
+    name = "sparse"
+
+    def __init__(self, postings: Postings, config: RankingConfig, weights: FloatArray) -> None:
+        self.postings = postings
+        self.config = config
+        self.weights = weights
+        self.idf = idf_table(config, postings.doc_freq(), postings.n_docs)
+
+    @staticmethod
+    def contributions(postings: Postings, config: RankingConfig) -> FloatArray:
+        n = postings.n_docs
+        idf = idf_table(config, postings.doc_freq(), n)
+        avgdl = float(postings.doc_len.mean()) if n else 1.0
+        tf = postings.tf.astype(np.float64)
+        norm = 1 - config.b + config.b * postings.doc_len[postings.docs] / avgdl
+        term_idf = np.repeat(idf, postings.doc_freq())
+        k1 = config.k1
+        if config.variant == "okapi":
+            part = tf * (k1 + 1) / (tf + k1 * norm)
+        elif config.variant == "l":
+            ctd = tf / norm
+            part = tf * (k1 + 1) * (ctd + config.delta) / (k1 + ctd + config.delta)
+        else:
+            # BM25+ also gives idf*delta to passages without the term; `scores` adds it.
+            part = (tf * (k1 + 1)) / (k1 * norm + tf)
+        out: FloatArray = term_idf * part
+        return out
+
+    def scores(self, term_ids: list[int]) -> FloatArray:
+        out = np.zeros(self.postings.n_docs, dtype=np.float64)
+        base = 0.0
+        for t in term_ids:
+            lo, hi = self.postings.indptr[t], self.postings.indptr[t + 1]
+            out[self.postings.docs[lo:hi]] += self.weights[lo:hi]
+            if self.config.variant == "plus":
+                base += float(self.idf[t]) * self.config.delta
+        if base:
+            out += base
+        return out
+
+
+class RankBM25Engine:
+    """rank-bm25 as the reference scorer; fine for small corpora, O(terms x passages)."""
+
+    name = "rank-bm25"
+
+    def __init__(self, postings: Postings, config: RankingConfig) -> None:
+        self.terms = {t: term for term, t in postings.vocab.items()}
+        bags = postings.bags()
+        if config.variant == "okapi":
+            self.model: rank_bm25.BM25 = rank_bm25.BM25Okapi(
+                bags, k1=config.k1, b=config.b, epsilon=config.epsilon
+            )
+        elif config.variant == "l":
+            self.model = rank_bm25.BM25L(bags, k1=config.k1, b=config.b, delta=config.delta)
+        else:
+            self.model = rank_bm25.BM25Plus(bags, k1=config.k1, b=config.b, delta=config.delta)
+
+    def scores(self, term_ids: list[int]) -> FloatArray:
+        out: FloatArray = np.asarray(
+            self.model.get_scores([self.terms[t] for t in term_ids]), dtype=np.float64
+        )
+        return out
+
+
+def top_k(scores: FloatArray, k: int) -> IntArray:
+    """Indices of the k best scores, best first; ties broken by position for stability."""
+    n = len(scores)
+    if n == 0 or k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    k = min(k, n)
+    if k < n:
+        # Keep everything tied with the k-th score so the tie-break stays by position.
+        kth = np.partition(scores, n - k)[n - k]
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(n)
+    order = np.lexsort((candidates, -scores[candidates]))
+    out: IntArray = candidates[order][:k].astype(np.int64)
+    return out
