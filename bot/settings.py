@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     owner_ids: IdList = frozenset()
     allowed_channel_ids: IdList = frozenset()
     dev_guild_id: int | None = None
+    # Slash commands not answered within this many seconds are deferred, then edited.
+    defer_after: float = Field(default=2.0, ge=0)
+    # Needed for `!ask`; mentions and slash commands work without it.
+    message_content: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("owner_ids", "allowed_channel_ids", mode="before")

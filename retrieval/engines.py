@@ -25,9 +25,9 @@ IntArray = npt.NDArray[np.int64]
 class RankingConfig:
     """BM25 variant and parameters; chosen with `citebot eval` (see README)."""
 
-    variant: Variant = "plus"
-    k1: float = 1.2
-    b: float = 0.75
+    variant: Variant = "l"
+    k1: float = 0.9
+    b: float = 0.5
     delta: float = 1.0
     epsilon: float = 0.25
     engine: EngineName = "auto"

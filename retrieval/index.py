@@ -158,5 +158,8 @@ class Index:
         ranked = top_k(np.where(matched, scores, -np.inf), k)
         return [Hit(self.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]
 
+    def passage_terms(self, i: int) -> set[str]:
+        return set(passage_tokens(self.passages[i]))
+
     def find(self, file: str) -> list[Passage]:
         return [p for p in self.passages if p.file == file]
