@@ -3,6 +3,8 @@ code format, corpus markdown escaped, never over Discord's 2,000 characters."""
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from retrieval.answer import Answer, AnswerPassage
@@ -11,12 +13,15 @@ from retrieval.corpus import Passage
 LIMIT = 2000
 # A quote is never cut below this; if even that does not fit, quotes go before citations do.
 MIN_QUOTE = 40
+_MENTION = re.compile(r"<(?=[@#][!&]?\d)")
 
 
 def escape(text: str) -> str:
     """Corpus text shown literally: no markdown, and mentions defused twice over (the
     message is also sent with AllowedMentions.none())."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    # Short ids and channel/role links are not caught by escape_mentions.
+    return _MENTION.sub("<\u200b", text)
 
 
 def _trim(text: str, budget: int, start: int, end: int) -> tuple[str, int, int]:
@@ -58,7 +63,11 @@ def _layout(a: Answer, budgets: list[int]) -> str:
         lines.append(_quote_block(p, budget))
         lines.append(f"[{n}] `{p.citation}`")
     if a.disagreement is not None:
-        lines.append("⚠️ " + escape(a.disagreement.describe()))
+        sides = [
+            f"{escape(v.value)} ({', '.join(f'`{c}`' for c in v.citations)})"
+            for v in a.disagreement.variants
+        ]
+        lines.append("⚠️ The sources differ: " + " vs ".join(sides) + ".")
     return "\n".join(lines)
 
 

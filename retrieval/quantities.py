@@ -22,9 +22,10 @@ _FIGURE = re.compile(
     r"(?:\s+(?P<unit>[a-z][a-z-]+))?",
     re.IGNORECASE,
 )
-# A hedged figure is an estimate, not a claim another source can contradict.
+# A hedged figure is an estimate, and one after "from" is the baseline of a change ("up from
+# $14 billion"): neither is a claim that another source can contradict.
 _HEDGE = re.compile(
-    r"(?:about|around|nearly|almost|roughly|approximately|over|more than|less than|"
+    r"(?:from|about|around|nearly|almost|roughly|approximately|over|more than|less than|"
     r"up to|some|at least|upwards of|under|below|above|~)\s*$",
     re.IGNORECASE,
 )

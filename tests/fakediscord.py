@@ -36,8 +36,9 @@ anything persisted between `FakeDiscord` instances.
 
 Helpers: `patch_discord(fake)` points discord.py at the fake (and restores it afterwards),
 `start_bot` / `stop_bot` run a bot against it, and `run_bot` combines the three.
-Give the bot a small `guild_ready_timeout` (e.g. 0.05): discord.py waits that long after the
-last GUILD_CREATE before it fires `on_ready`.
+Two discord.py delays worth removing in tests: give the bot a small `guild_ready_timeout`
+(e.g. 0.05; discord.py waits that long after the last GUILD_CREATE before `on_ready`), and
+override `before_identify_hook` with a no-op if a test makes it re-IDENTIFY (it sleeps 5 s).
 """
 
 from __future__ import annotations
@@ -123,7 +124,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _json(body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+def _json(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     # discord.py only parses JSON when Content-Type is exactly "application/json" (no charset).
     return web.Response(body=json.dumps(body).encode(), status=status,
                         headers={**(headers or {}), "Content-Type": "application/json"})
