@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 eval: $(STAMP)
-	$(BIN)/citebot eval
+	$(BIN)/citebot eval --thresholds eval/thresholds.json
 
 index: $(STAMP)
 	$(BIN)/citebot index

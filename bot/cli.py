@@ -35,7 +35,9 @@ class UsageError(Exception):
     """A one-line message for the user; exit status 2."""
 
 
-def load_index(settings: Settings, corpus: Path | None = None, show_progress: bool = False) -> Index:
+def load_index(
+    settings: Settings, corpus: Path | None = None, show_progress: bool = False
+) -> Index:
     folder = corpus or settings.corpus
     config = settings.ranking()
     try:
@@ -86,6 +88,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         questions = load_questions(args.questions)
     except QuestionSetError as exc:
         raise UsageError(str(exc)) from exc
+    if args.thresholds is not None:
+        try:
+            limits = json.loads(args.thresholds.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read thresholds {args.thresholds}: {exc}") from exc
+        for key, attr in (("hit@1", "min_hit1"), ("hit@3", "min_hit3"), ("mrr@10", "min_mrr"),
+                          ("answer@1", "min_answer1"), ("abstain", "min_abstain"),
+                          ("false_abstain_max", "max_false_abstain")):
+            if key in limits and getattr(args, attr) is None:
+                setattr(args, attr, float(limits[key]))
     index = load_index(settings, args.corpus)
     results, m = evaluate(index, questions, settings.answering())
     summary = m.to_json()
@@ -128,7 +140,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     folder = args.corpus or settings.corpus
     config = settings.ranking()
     try:
-        many = sum(1 for _ in folder.rglob("*")) >= PROGRESS_FROM_FILES if folder.is_dir() else False
+        many = folder.is_dir() and sum(1 for _ in folder.rglob("*")) >= PROGRESS_FROM_FILES
         if args.rebuild and settings.cache_dir is not None:
             from retrieval.store import cache_dir_for
 
@@ -191,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
     for name in ("hit1", "hit3", "mrr", "answer1", "abstain"):
         ev.add_argument(f"--min-{name}", type=float, metavar="X")
     ev.add_argument("--max-false-abstain", type=float, metavar="X")
+    ev.add_argument("--thresholds", type=Path, help="JSON of minimums, e.g. eval/thresholds.json")
     ev.set_defaults(func=cmd_eval)
 
     ix = sub.add_parser("index", help="build and cache the index, print its figures")

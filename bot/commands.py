@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-Ctx = commands.Context["CiteBot"]
+Ctx = commands.Context[commands.Bot]
 
 
 class NotHere(commands.CheckFailure):
@@ -92,13 +92,13 @@ class Citebot(commands.Cog):
 
     # -- commands --------------------------------------------------------------------------
 
-    @commands.hybrid_command(name="ask", description="Answer a question from the documents")
+    @commands.hybrid_command(name="ask", description="Answer a question from the documents")  # type: ignore[arg-type]
     @app_commands.describe(question="What you want to know")
     async def ask(self, ctx: Ctx, *, question: str) -> None:
         await self._limited(ctx)
         await self._respond(ctx, lambda: self._render_question(question))
 
-    @commands.hybrid_command(name="source", description="Show the passage at a file:line citation")
+    @commands.hybrid_command(name="source", description="Show the passage at a file:line citation")  # type: ignore[arg-type]
     @app_commands.describe(file="A corpus file (see /sources)", line="A line number in that file")
     async def source(self, ctx: Ctx, file: str, line: int | None = None) -> None:
         await self._limited(ctx)
@@ -109,13 +109,14 @@ class Citebot(commands.Cog):
     async def _complete_file(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=f[:100], value=f) for f in self.library.complete_file(current)]
+        files = self.library.complete_file(current)
+        return [app_commands.Choice(name=f[:100], value=f) for f in files]
 
-    @commands.hybrid_command(name="sources", description="List the documents citebot answers from")
+    @commands.hybrid_command(name="sources", description="List the documents citebot answers from")  # type: ignore[arg-type]
     async def sources(self, ctx: Ctx) -> None:
         await self._send(ctx, render_sources(self.library.files()))
 
-    @commands.hybrid_command(name="help", description="How to use citebot")
+    @commands.hybrid_command(name="help", description="How to use citebot")  # type: ignore[arg-type]
     async def help(self, ctx: Ctx) -> None:
         await self._send(ctx, self.library.help_text(self.bot.settings.command_prefix))
 
@@ -136,7 +137,7 @@ class Citebot(commands.Cog):
         synced = await self.bot.tree.sync(guild=guild)
         await self._send(ctx, f"Synced {len(synced)} commands to this guild.")
 
-    @commands.hybrid_command(name="reload", description="Re-read the documents (owners, Manage Server)")
+    @commands.hybrid_command(name="reload", description="Re-read the documents (owners only)")  # type: ignore[arg-type]
     @commands.check_any(commands.is_owner(), commands.has_permissions(manage_guild=True))
     async def reload(self, ctx: Ctx) -> None:
         await ctx.defer()
@@ -187,7 +188,7 @@ class Citebot(commands.Cog):
 
     async def cog_command_error(self, ctx: Ctx, error: Exception) -> None:  # type: ignore[override]
         if isinstance(error, commands.HybridCommandError):
-            error = error.original  # type: ignore[assignment]
+            error = error.original
         if isinstance(error, RateLimited):
             if error.verdict.notify:
                 await self._send(ctx, error.verdict.notice(), ephemeral=True)

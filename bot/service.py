@@ -26,7 +26,8 @@ HELP = """\
 `{p}source <file> [line]` or `/source` — show the passage at a citation
 `{p}sources` or `/sources` — list the documents
 `{p}help` or `/help` — this message
-Owners: `{p}sync [guild|global]` publishes the slash commands; `{p}reload` re-reads the documents."""
+Owners: `{p}sync [guild|global]` publishes the slash commands; `{p}reload` re-reads the \
+documents."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ class Library:
         later = [p for p in passages if p.line_start > line]
         if later:
             return later[0]
-        return f"`{file}` has no passage at line {line} (it has lines up to {passages[-1].line_end})."
+        last = passages[-1].line_end
+        return f"`{file}` has no passage at line {line} (it has lines up to {last})."
 
     def complete_file(self, typed: str, limit: int = 25) -> list[str]:
         typed = typed.casefold()

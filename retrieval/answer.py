@@ -129,8 +129,14 @@ _KINDS = [("money", _MONEY_OR_PERCENT), ("percent", _MONEY_OR_PERCENT), ("year",
 
 # Question forms and the kind of text that answers them; general, not tied to the corpus.
 _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:stake|share|percent|valuation)|"
-                r"\bvalu|\bworth\b|\bcost\b|\bprice\b|\brevenue\b|\bspend", re.I), _MONEY_OR_PERCENT),
+    (
+        re.compile(
+            r"\bhow (?:much|big|large)\b|\bwhat (?:stake|share|percent|valuation)|"
+            r"\bvalu|\bworth\b|\bcost\b|\bprice\b|\brevenue\b|\bspend",
+            re.I,
+        ),
+        _MONEY_OR_PERCENT,
+    ),
     (re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I), _YEAR),
     (re.compile(r"\bhow (?:many|old|long)\b", re.I), _NUMBER),
     (re.compile(r"\bwho\b|\bwhose\b", re.I), _NAME),
@@ -176,7 +182,7 @@ def confidence(index: Index, terms: QueryTerms, hit: Hit) -> float:
         return 0.0
     share = sum(known[tok] for tok in matched) / total
     unseen = 1 - len(known) / len(distinct)
-    return share * (1 - unseen) ** 0.5
+    return float(share * (1 - unseen) ** 0.5)
 
 
 def _expected(question: str) -> list[re.Pattern[str]]:
@@ -292,7 +298,8 @@ def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
         pick = rest[0]
         if chosen and pick.hit.passage.file in shown:
             for cand in rest[1:]:
-                if cand.hit.passage.file not in shown and cand.rank_score >= ratio * pick.rank_score:
+                close = cand.rank_score >= ratio * pick.rank_score
+                if cand.hit.passage.file not in shown and close:
                     pick = cand
                     break
         chosen.append(pick)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 from collections.abc import Iterable
@@ -179,7 +180,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
     """Paragraph blocks. A blank line ends one; in files that never use blank lines between
     paragraphs, every line is one; a bullet or numbered item always starts one."""
     content = [i for i, line in enumerate(lines) if line.strip()]
-    uses_blank_lines = any(b - a > 1 for a, b in zip(content, content[1:], strict=False))
+    uses_blank_lines = any(b - a > 1 for a, b in itertools.pairwise(content))
     blocks: list[_Block] = []
     current: list[tuple[int, str]] = []
 

@@ -153,8 +153,9 @@ class Index:
         scores = self.scores(terms)
         # BM25+ credits every passage a little for each query term; only real matches count.
         matched = np.zeros(len(scores), dtype=bool)
+        p = self.postings
         for t in terms.known:
-            matched[self.postings.docs[self.postings.indptr[t] : self.postings.indptr[t + 1]]] = True
+            matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
         ranked = top_k(np.where(matched, scores, -np.inf), k)
         return [Hit(self.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]
 

@@ -90,13 +90,11 @@ def disagreements(
         values: dict[float, tuple[str, list[str]]] = {}
         for key, figures in found:
             for q in figures:
-                if q.value == anchor.value and q.kind == anchor.kind and q.unit == anchor.unit:
-                    match = q
-                elif _close(anchor, q):
-                    match = q
-                else:
+                same = (q.value, q.kind, q.unit) == (anchor.value, anchor.kind, anchor.unit)
+                if not (same or _close(anchor, q)):
                     continue
-                text, keys = values.setdefault(match.value, (match.text, []))
+                match = q
+                _, keys = values.setdefault(match.value, (match.text, []))
                 if key not in keys:
                     keys.append(key)
         if len(values) > 1:

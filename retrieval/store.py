@@ -7,7 +7,6 @@ log line saying why.
 
 from __future__ import annotations
 
-
 import hashlib
 import json
 import logging
@@ -81,7 +80,7 @@ def save(index: Index, target: Path, key: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         p = index.postings
-        arrays = {
+        arrays: dict[str, np.ndarray[Any, Any]] = {
             "indptr": p.indptr,
             "docs": p.docs,
             "tf": p.tf,

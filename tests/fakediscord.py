@@ -395,7 +395,10 @@ class FakeDiscord:
 
     async def wait_until_connected(self, timeout: float = 5.0) -> None:
         """Wait until a gateway connection has identified or resumed."""
-        await asyncio.wait_for(self._live.wait(), timeout)
+        try:
+            await asyncio.wait_for(self._live.wait(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no live gateway connection within {timeout}s") from None
 
     async def dispatch(self, event: str, data: JSON, *, timeout: float = 5.0) -> int:
         """Send a DISPATCH event to the bot (waiting for a live connection); returns its seq.
@@ -442,9 +445,9 @@ class FakeDiscord:
             options = [self._option(k, v, focused == k) for k, v in options.items()]
         command: JSON = {"id": str(self.new_id()), "name": name, "type": 1,
                          "options": list(options or [])}
-        for guild, cmds in self.commands.items():
-            for cmd in cmds:
-                if cmd["name"] == name and (guild is None or guild == self.guild_id):
+        for guild in (None, self.guild_id):  # a guild command shadows a global one
+            for cmd in self.commands.get(guild, []):
+                if cmd["name"] == name:
                     command["id"] = cmd["id"]
                     if guild is not None:
                         command["guild_id"] = str(guild)
@@ -835,7 +838,7 @@ async def stop_bot(bot: discord.Client, task: asyncio.Task[None], *, timeout: fl
             await asyncio.wait_for(asyncio.shield(task), timeout)
     if not task.done():
         task.cancel()
-    with contextlib.suppress(BaseException):
+    with contextlib.suppress(Exception, asyncio.CancelledError):
         await task
 
 

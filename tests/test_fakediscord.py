@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import FakeDiscord, patch_discord, run_bot
+from tests.fakediscord import FakeDiscord, patch_discord, run_bot, start_bot
 
 MESSAGES = "/channels/{channel_id}/messages"
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
@@ -40,7 +41,12 @@ def make_bot() -> commands.Bot:
             await ctx.message.add_reaction("\N{THUMBS UP SIGN}")
         await ctx.reply("reacted")
 
-    @bot.hybrid_command(description="Echo text back")
+    @bot.command()
+    async def sources(ctx: commands.Context[commands.Bot]) -> None:
+        await ctx.send("see file", file=discord.File(io.BytesIO(b"a.md:1"), "sources.txt"))
+
+    # mypy cannot solve discord.py's ParamSpec-in-Union CommandCallback type here.
+    @bot.hybrid_command(description="Echo text back")  # type: ignore[arg-type]
     async def echo(ctx: commands.Context[commands.Bot], text: str) -> None:
         await ctx.send(f"echo: {text}")
 
@@ -112,6 +118,13 @@ async def test_typing_reaction_and_reply(fake: FakeDiscord, bot: commands.Bot) -
     [reaction] = fake.find_requests("PUT", ok=True, route=(
         "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me"))
     assert msg["id"] in reaction.path
+
+
+async def test_multipart_upload_is_parsed(fake: FakeDiscord, bot: commands.Bot) -> None:
+    await fake.dispatch_message("!sources")
+    [request] = await fake.wait_for_requests("POST", MESSAGES, ok=True, timeout=3)
+    assert request.json["content"] == "see file"
+    assert request.files == (("sources.txt", b"a.md:1"),)
 
 
 async def test_slash_command_gets_callback(fake: FakeDiscord, bot: commands.Bot) -> None:
@@ -199,3 +212,10 @@ async def test_unknown_route_is_recorded_as_404(fake: FakeDiscord, bot: commands
     with pytest.raises(discord.NotFound):
         await bot.fetch_guild(fake.guild_id)  # not implemented by the fake
     assert fake.find_requests("GET", "<unhandled>", ok=False)
+
+
+async def test_start_bot_times_out_cleanly(fake: FakeDiscord) -> None:
+    slow = FastBot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=30)
+    with patch_discord(fake), pytest.raises(TimeoutError):
+        await start_bot(slow, timeout=0.3)
+    assert slow.is_closed()
