@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class CiteBot(commands.Bot):
-    def __init__(self, settings: Settings, library: Library | None = None) -> None:
+    def __init__(
+        self, settings: Settings, library: Library | None = None, **options: Any
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content
         super().__init__(
@@ -26,6 +29,7 @@ class CiteBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             owner_ids=set(settings.owner_ids) or None,
+            **options,
         )
         self.settings = settings
         self.library = library or Library(settings)

@@ -1,0 +1,100 @@
+"""The analyzer: one token stream for questions and passages alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.analyze import STOPWORDS, normalize, tokenize, words
+from retrieval.corpus import load_corpus
+from retrieval.engines import RankingConfig
+from retrieval.index import Index, passage_tokens
+
+
+@pytest.mark.parametrize("form", ["Scale's", "Scale’s", "SCALE'S", "scale", "Scale"])
+def test_possessive_is_the_same_token_as_the_name(form: str) -> None:
+    assert tokenize(form) == tokenize("Scale")
+    assert len(tokenize(form)) == 1
+
+
+def test_possessive_inside_a_phrase() -> None:
+    assert tokenize("Scale's interim CEO") == tokenize("Scale interim CEO")
+    assert tokenize("Meta’s stake") == tokenize("Meta stake")
+
+
+def test_curly_quotes_and_apostrophes_are_folded() -> None:
+    assert normalize("“superintelligence” ‘unit’ O’Brien") == "\"superintelligence\" 'unit' O'Brien"
+    assert tokenize("“superintelligence”") == tokenize('"superintelligence"')
+    assert tokenize("O’Brien") == tokenize("O'Brien")
+    # A contraction spelled with a curly apostrophe is still the stopword it spells.
+    assert tokenize("don’t") == tokenize("don't") == []
+
+
+@pytest.mark.parametrize("number", ["14.3", "100,000", "2016", "1,000,000", "3.5"])
+def test_numbers_stay_whole(number: str) -> None:
+    tokens = tokenize(number)
+    assert len(tokens) == 1
+    # Not split at the separator: no piece of the number is a token of its own.
+    pieces = number.replace(",", ".").split(".")
+    if len(pieces) > 1:
+        assert all(tokens != [piece] for piece in pieces)
+
+
+def test_numbers_in_running_text() -> None:
+    assert tokenize("founded in 2016.") == tokenize("founded 2016")
+    assert tokenize("2016.") == tokenize("2016") == ["2016"]
+    assert tokenize("$14.3 billion") == [*tokenize("14.3"), *tokenize("billion")]
+    assert tokenize("14.3") != tokenize("14.8")
+    # The same figure written with or without thousands separators matches.
+    assert tokenize("100,000 contractors") == tokenize("100000 contractors")
+    assert tokenize("49%") == tokenize("49")
+
+
+def test_stopwords_are_removed() -> None:
+    assert tokenize("what is the") == []
+    assert tokenize("Who is the CEO of it?") == tokenize("CEO")
+    for word in ("the", "is", "what", "who", "of"):
+        assert word in STOPWORDS
+        assert tokenize(word) == []
+    # `words` keeps them: it is the plain word split, before stopword removal.
+    assert words("What is the Stake?") == ["what", "is", "the", "stake"]
+
+
+def test_single_letters_are_dropped_but_single_digits_kept() -> None:
+    assert tokenize("x") == []
+    assert tokenize("7") == ["7"]
+
+
+@pytest.mark.parametrize("form", ["invested", "investment", "investments", "investing", "invests"])
+def test_stemming_joins_word_forms(form: str) -> None:
+    assert tokenize(form) == tokenize("invest")
+
+
+def test_case_unicode_width_and_hyphens_are_normalised() -> None:
+    assert tokenize("ＳＣＡＬＥ ＡＩ") == tokenize("scale ai")
+    assert tokenize("data-labeling") == tokenize("data labeling")
+    assert tokenize("ﬁnance") == tokenize("finance")
+
+
+def test_question_and_passage_get_the_same_analysis(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text(
+        "Meta’s investments in “Scale AI” reached $14.3 billion in 2025.\n"
+        "The weather in Lisbon was mild and sunny all week long.\n",
+        encoding="utf-8",
+    )
+    corpus = load_corpus(tmp_path)
+    index = Index.build(corpus, RankingConfig())
+    target = corpus.passages[0]
+    assert set(tokenize("Meta invest Scale AI 14.3 billion 2025")) <= set(passage_tokens(target))
+    for question in (
+        "How much did Meta invest in Scale AI?",
+        "meta's investment in scale ai",
+        "META INVESTED 14.3 BILLION",
+        "investing in Scale’s AI",
+    ):
+        hits = index.search(question)
+        assert hits, question
+        assert hits[0].passage == target, question
+        assert index.terms(question).tokens == tokenize(question)
+        assert index.terms(question).unknown == []
