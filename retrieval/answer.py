@@ -4,6 +4,7 @@ when the sources give different figures for the same thing."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,12 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
+@lru_cache(maxsize=65536)
+def _sentence_terms(sentence: str) -> frozenset[str]:
+    # Top passages recur across questions; their sentences are analysed once.
+    return frozenset(tokenize(sentence))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) of a paragraph."""
     spans: list[tuple[int, int]] = []
@@ -207,7 +214,7 @@ def _score_sentences(
     asked = set(normalize(question).casefold().split())
     for start, end in split_sentences(text):
         sentence = text[start:end]
-        present = set(tokenize(sentence))
+        present = _sentence_terms(sentence)
         score = sum(w for tok, w in weights.items() if tok in present) / total
         for pattern in expected:
             found = [m.group(0) for m in pattern.finditer(sentence)]

@@ -96,6 +96,7 @@ class Index:
         self.max_idf = float(self.idf.max()) if len(self.idf) else 1.0
         self._boost = np.array([REFERENCE_WEIGHT if p.reference else 1.0 for p in passages])
         self.files = sorted({p.file for p in passages})
+        self._terms_cache: dict[int, frozenset[str]] = {}
 
     @classmethod
     def build(
@@ -159,8 +160,11 @@ class Index:
         ranked = top_k(np.where(matched, scores, -np.inf), k)
         return [Hit(self.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]
 
-    def passage_terms(self, i: int) -> set[str]:
-        return set(passage_tokens(self.passages[i]))
+    def passage_terms(self, i: int) -> frozenset[str]:
+        found = self._terms_cache.get(i)
+        if found is None:
+            found = self._terms_cache[i] = frozenset(passage_tokens(self.passages[i]))
+        return found
 
     def find(self, file: str) -> list[Passage]:
         return [p for p in self.passages if p.file == file]
