@@ -229,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, settings)
         return code
     except UsageError as exc:
-        err.print(f"citebot: {exc}")
+        # Plain print: rich would wrap a long path and read [brackets] as markup.
+        print(f"citebot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -4,8 +4,8 @@ when the sources give different figures for the same thing."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from retrieval.analyze import normalize, tokenize

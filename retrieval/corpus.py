@@ -149,7 +149,10 @@ def is_chrome(text: str) -> bool:
     if len(folded.split()) < 2 and folded[-1] not in _CLOSING:
         return True
     if len(folded) < 200 and any(
-        folded == phrase or folded.startswith(phrase) for phrase in BOILERPLATE
+        # A one-word phrase ("latest") must be the whole line; longer ones may lead it.
+        folded.rstrip(".:!") == phrase
+        or (" " in phrase and re.match(re.escape(phrase) + r"(?!\w)", folded))
+        for phrase in BOILERPLATE
     ):
         return True
     return len(folded) < 400 and any(phrase in folded for phrase in BOILERPLATE_ANYWHERE)
@@ -184,10 +187,13 @@ def _blocks(lines: list[str]) -> list[_Block]:
     blocks: list[_Block] = []
     current: list[tuple[int, str]] = []
 
+    last = [0]  # the block's last line, which a repeated line extends past its text
+
     def flush() -> None:
         if current:
             text = " ".join(t for _, t in current)
-            blocks.append(_Block(current[0][0] + 1, current[-1][0] + 1, text))
+            end = max(current[-1][0], last[0])
+            blocks.append(_Block(current[0][0] + 1, end + 1, text))
             current.clear()
 
     for i, line in enumerate(lines):
@@ -199,15 +205,15 @@ def _blocks(lines: list[str]) -> list[_Block]:
             not uses_blank_lines
             or _BULLET.match(line) is not None
             or stripped.startswith("#")
-            or (current and is_headline(current[-1][1]) and not is_headline(stripped))
         )
         if starts_new:
             flush()
         if current and normalize(current[-1][1]) == normalize(stripped):
             # A line repeated straight after itself: keep one copy, widen the span.
-            current[-1] = (i, stripped)
+            last[0] = i
             continue
         current.append((i, stripped))
+        last[0] = i
     flush()
     return blocks
 

@@ -25,8 +25,8 @@ _FIGURE = re.compile(
 # A hedged figure is an estimate, and one after "from" is the baseline of a change ("up from
 # $14 billion"): neither is a claim that another source can contradict.
 _HEDGE = re.compile(
-    r"(?:from|about|around|nearly|almost|roughly|approximately|over|more than|less than|"
-    r"up to|some|at least|upwards of|under|below|above|~)\s*$",
+    r"\b(?:from|about|around|nearly|almost|roughly|approximately|over|more than|less than|"
+    r"up to|some|at least|upwards of|under|below|above)\s*$|~\s*$",
     re.IGNORECASE,
 )
 # Two figures count as the same thing told differently only when they are this close.
@@ -48,11 +48,13 @@ def quantities(sentence: str) -> list[Quantity]:
         if _HEDGE.search(text[: m.start()]):
             continue
         before = text[max(0, m.start() - 12) : m.start()].casefold()
-        if any(before.rstrip().endswith(month) for month in _MONTHS):
+        is_day = float(m.group("num").replace(",", "")) <= 31
+        if is_day and any(before.rstrip().endswith(month) for month in _MONTHS):
             continue  # a day of the month
         num = float(m.group("num").replace(",", ""))
         scale_word = (m.group("scale") or "").casefold()
-        value = num * _SCALES.get(scale_word, 1.0)
+        # Rounded so "$4.1 billion" and "$4,100 million" are the same figure.
+        value = round(num * _SCALES.get(scale_word, 1.0), 6)
         unit = (m.group("unit") or "").casefold()
         shown = m.group(0).strip()
         if m.group("cur"):

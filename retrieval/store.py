@@ -122,6 +122,8 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StaleIndex(f"unreadable meta.json ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise StaleIndex("meta.json is not an object")
     if meta.get("format") != FORMAT_VERSION:
         raise StaleIndex(f"index format {meta.get('format')} is not {FORMAT_VERSION}")
     if meta.get("key") != key:
@@ -145,7 +147,7 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         stats = BuildStats(**meta["stats"])
     except StaleIndex:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # numpy raises EOFError, SyntaxError... on a garbled file
         raise StaleIndex(f"corrupt index files ({type(exc).__name__}: {exc})") from exc
     if len(passages) != arrays["doc_len"].shape[0] or len(vocab_list) + 1 != len(
         arrays["indptr"]

@@ -1,0 +1,371 @@
+"""Speed, memory and retrieval quality of citebot against rank_bm25, bm25s and tantivy.
+
+    .venv/bin/python -m bench.run [--sizes squad,20k] [--big] [--questions N] [--smoke]
+
+Every system runs in fresh processes per corpus: one builds and persists its index, a second
+loads it, answers a first question (cold start) and then times the question set. See
+bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_STARTED = time.perf_counter()
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.md"
+WARMUP = 20
+SAMPLE_AT_SCALE = 100
+SMOKE_QUESTIONS = 200
+SCALE = 10_000
+WORKER_TIMEOUT = 3600
+REFERENCES = ("rank_bm25", "bm25s")
+ORDER = ("citebot-sparse", "citebot-rank-bm25", "rank_bm25", "bm25s", "tantivy")
+
+
+@dataclass
+class Row:
+    corpus: str
+    system: str
+    passages: int = 0
+    questions: int = 0
+    figures: dict[str, float] = field(default_factory=dict)
+    top_digest: str = ""
+    note: str = ""
+
+
+# --- worker (runs in its own process) -------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux carries ru_maxrss over from the parent across exec (the
+    driver's own ~60 MB would floor every worker), so VmHWM is preferred where it exists."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pick_questions(path: Path, n: int) -> list[Any]:
+    from bench.corpora import load_questions
+
+    questions = load_questions(path)
+    random.Random(7).shuffle(questions)
+    return questions[:n]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    pos = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[pos]
+
+
+def quality(
+    ranked: list[list[int]], keys: list[list[Any]], questions: list[Any]
+) -> dict[str, float]:
+    hits = {1: 0, 3: 0, 10: 0}
+    rr = 0.0
+    for ids, q in zip(ranked, questions, strict=True):
+        for rank, i in enumerate(ids[:10], start=1):
+            file, lo, hi = keys[i]
+            if file == q.file and lo <= q.line <= hi:
+                for k in hits:
+                    hits[k] += rank <= k
+                rr += 1 / rank
+                break
+    n = max(len(questions), 1)
+    out = {f"hit@{k}": v / n for k, v in hits.items()}
+    out["mrr@10"] = rr / n
+    return out
+
+
+def answer_at_1(searcher: Any, questions: list[Any]) -> float:
+    from retrieval.answer import answer
+
+    good = 0
+    for q in questions:
+        a = answer(searcher.index, q.question)
+        quote = a.passages[0].quote if a.answered and a.passages else ""
+        good += any(text in quote for text in q.answers)
+    return good / max(len(questions), 1)
+
+
+def worker_build(system: str, corpus: Path, cache: Path) -> dict[str, Any]:
+    from bench.systems import SYSTEMS
+
+    started = time.perf_counter()
+    SYSTEMS[system][0](corpus, cache)
+    return {"build_s": time.perf_counter() - started, "rss_build_mb": peak_rss_mb()}
+
+
+def worker_query(
+    system: str, corpus: Path, cache: Path, questions_file: Path, n: int, gold: bool
+) -> dict[str, Any]:
+    from bench.systems import CITEBOT, SYSTEMS, load_keys
+
+    questions = pick_questions(questions_file, n + WARMUP)
+    searcher = SYSTEMS[system][1](corpus, cache)
+    searcher.first_answer(questions[0].question)
+    cold = time.perf_counter() - _STARTED
+    for q in questions[:WARMUP]:
+        searcher.search(q.question, 10)
+    timed = questions[WARMUP:] if len(questions) > WARMUP else questions
+    ranked: list[list[int]] = []
+    latencies: list[float] = []
+    begin = time.perf_counter()
+    for q in timed:
+        t = time.perf_counter()
+        ranked.append(searcher.search(q.question, 10))
+        latencies.append((time.perf_counter() - t) * 1000)
+    total = time.perf_counter() - begin
+    keys = load_keys(cache)
+    out: dict[str, Any] = {
+        "cold_s": cold,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "qps": len(timed) / total if total else 0.0,
+        "questions": len(timed),
+        "passages": len(keys),
+        "top_digest": hashlib.blake2b(
+            json.dumps([[keys[i] for i in ids] for ids in ranked]).encode(), digest_size=8
+        ).hexdigest(),
+    }
+    if gold:
+        out.update(quality(ranked, keys, timed))
+        if system in CITEBOT:
+            out["answer@1"] = answer_at_1(searcher, timed)
+    out["rss_query_mb"] = peak_rss_mb()
+    return out
+
+
+def worker(args: argparse.Namespace) -> None:
+    corpus, cache = Path(args.corpus), Path(args.cache)
+    if args.phase == "build":
+        result = worker_build(args.worker, corpus, cache)
+    else:
+        result = worker_query(
+            args.worker, corpus, cache, Path(args.questions_file), args.questions, args.gold
+        )
+    print(json.dumps(result))
+
+
+# --- driver ---------------------------------------------------------------------------------
+
+
+def run_worker(system: str, phase: str, extra: list[str]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.run", "--worker", system, "--phase", phase, *extra]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{phase} failed: {tail[:160]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def bench_system(system: str, corpus: Any, cache_root: Path, n: int) -> Row:
+    from bench.systems import SLOW, available
+
+    row = Row(corpus.name, system, passages=corpus.passages)
+    if not available(system):
+        row.note = "skipped: not importable"
+        return row
+    if corpus.passages >= SCALE and system in SLOW and n > SAMPLE_AT_SCALE:
+        n = SAMPLE_AT_SCALE
+        row.note = f"sample of {n} questions"
+    cache = cache_root / corpus.name / system
+    base = ["--corpus", str(corpus.folder), "--cache", str(cache)]
+    try:
+        built = run_worker(system, "build", base)
+        extra = [*base, "--questions-file", str(corpus.questions_file), "--questions", str(n)]
+        queried = run_worker(system, "query", extra + (["--gold"] if corpus.has_gold else []))
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        row.note = f"error: {exc}"
+        return row
+    row.passages = int(queried.pop("passages"))
+    row.questions = int(queried.pop("questions"))
+    row.top_digest = str(queried.pop("top_digest"))
+    row.figures = {**built, **queried}
+    return row
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+COLUMNS = [
+    ("build s", "build_s", 2),
+    ("cold s", "cold_s", 2),
+    ("p50 ms", "p50_ms", 2),
+    ("p99 ms", "p99_ms", 2),
+    ("QPS", "qps", 1),
+    ("RSS build MB", "rss_build_mb", 0),
+    ("RSS query MB", "rss_query_mb", 0),
+    ("Hit@1", "hit@1", 3),
+    ("Hit@3", "hit@3", 3),
+    ("Hit@10", "hit@10", 3),
+    ("MRR@10", "mrr@10", 3),
+    ("answer@1", "answer@1", 3),
+]
+
+
+def ratio(row: Row, rows: list[Row], ref: str) -> str:
+    base = next((r for r in rows if r.corpus == row.corpus and r.system == ref), None)
+    if base is None or "p50_ms" not in base.figures or "p50_ms" not in row.figures:
+        return "-"
+    if base.figures["p50_ms"] == 0:
+        return "-"
+    return f"{row.figures['p50_ms'] / base.figures['p50_ms']:.2f}x"
+
+
+def table_cells(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
+    header = ["corpus", "system", "passages", "questions"]
+    header += [c[0] for c in COLUMNS] + [f"p50 vs {r}" for r in REFERENCES] + ["note"]
+    body: list[list[str]] = []
+    for row in rows:
+        cells = [row.corpus, row.system, str(row.passages), str(row.questions or "-")]
+        cells += [fmt(row.figures.get(key), d) for _, key, d in COLUMNS]
+        cells += [ratio(row, rows, ref) for ref in REFERENCES]
+        body.append([*cells, row.note])
+    return header, body
+
+
+def machine() -> str:
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = []
+    for pkg in ("numpy", "rank-bm25", "PyStemmer", "bm25s", "tantivy"):
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{pkg} (not installed)")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs (nproc), "
+        f"{ram:.1f} GiB RAM; Python {platform.python_version()}; " + ", ".join(versions)
+    )
+
+
+def markdown(rows: list[Row], notes: list[str]) -> str:
+    header, body = table_cells(rows)
+    lines = ["# citebot benchmark", "", machine(), ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    lines += ["", *[f"- {n}" for n in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def print_table(rows: list[Row]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    header, body = table_cells(rows)
+    table = Table(title="citebot benchmark")
+    for name in header:
+        table.add_column(name)
+    for cells in body:
+        table.add_row(*cells)
+    Console(width=250).print(table)
+
+
+def notes_for(rows: list[Row]) -> list[str]:
+    notes = [
+        "build: index built and persisted in a fresh process; cold: a second fresh process, "
+        "from interpreter start-up to the first answer from the persisted index.",
+        f"p50/p99/QPS: top-10 search, one question at a time, after {WARMUP} warm-up questions.",
+        "Hit@k/MRR@10: gold SQuAD paragraph in the top k; answer@1: a gold answer text inside "
+        "citebot's top displayed quote (answered questions only).",
+    ]
+    digests: dict[str, set[str]] = {r.corpus: set() for r in rows}
+    for r in rows:
+        if r.system in ("citebot-sparse", "citebot-rank-bm25") and r.top_digest:
+            digests[r.corpus].add(r.top_digest)
+    for corpus, found in digests.items():
+        if len(found) == 1:
+            notes.append(f"{corpus}: citebot sparse and rank-bm25 engines ranked identically.")
+    return notes
+
+
+def write_results(out: Path, rows: list[Row]) -> None:
+    """Rewritten after every system, so a long run that is stopped keeps what it measured."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(rows, notes_for(rows)), encoding="utf-8")
+    out.with_suffix(".json").write_text(
+        json.dumps([r.__dict__ for r in rows], indent=1), encoding="utf-8"
+    )
+
+
+def drive(args: argparse.Namespace) -> int:
+    from bench.corpora import DATA, corpus_for
+
+    if args.smoke:
+        tmp = Path(tempfile.mkdtemp(prefix="citebot-bench-"))
+        data, sizes = tmp / "data", ["smoke"]
+        args.questions = min(args.questions, SMOKE_QUESTIONS)
+        out = Path(args.out) if args.out else tmp / "results.md"
+    else:
+        data, sizes = DATA, args.sizes.split(",") + (["1M"] if args.big else [])
+        out = Path(args.out) if args.out else RESULTS
+    rows: list[Row] = []
+    for size in sizes:
+        corpus = corpus_for(size, data)
+        for system in ORDER:
+            started = time.perf_counter()
+            rows.append(bench_system(system, corpus, data / "cache", args.questions))
+            print(f"{corpus.name} {system}: {time.perf_counter() - started:.1f}s", flush=True)
+            write_results(out, rows)
+    print_table(rows)
+    print(f"results written to {out}")
+    return 0 if all(not r.note.startswith("error") for r in rows) else 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="squad,20k")
+    parser.add_argument("--big", action="store_true", help="also a 1M-passage corpus")
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--out", help="results markdown (default bench/results.md)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("build", "query"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--questions-file", help=argparse.SUPPRESS)
+    parser.add_argument("--gold", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        worker(args)
+        return
+    sys.exit(drive(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The systems under benchmark: build a persisted index, load it, search it.
+
+Every system indexes the same passages (citebot's loader over the corpus folder) and answers
+with passage numbers into that list, so quality is measured the same way for all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pickle
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from retrieval.corpus import Passage, load_corpus
+
+KEYS_FILE = "passages.json"
+
+
+class Searcher(Protocol):
+    def search(self, question: str, k: int) -> list[int]: ...
+
+    def first_answer(self, question: str) -> object: ...
+
+
+def passage_key(p: Passage) -> list[Any]:
+    return [p.file, p.line_start, p.line_end]
+
+
+def _save_keys(cache: Path, passages: list[Passage]) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    keys = [passage_key(p) for p in passages]
+    (cache / KEYS_FILE).write_text(json.dumps(keys), encoding="utf-8")
+
+
+def load_keys(cache: Path) -> list[list[Any]]:
+    keys: list[list[Any]] = json.loads((cache / KEYS_FILE).read_text(encoding="utf-8"))
+    return keys
+
+
+def _texts(corpus_dir: Path) -> tuple[list[Passage], list[str]]:
+    passages = load_corpus(corpus_dir).passages
+    texts = [f"{p.heading} {p.body_for_index()}".strip() for p in passages]
+    return passages, texts
+
+
+# --- citebot -------------------------------------------------------------------------------
+
+
+class CitebotSearcher:
+    def __init__(self, corpus_dir: Path, cache: Path, engine: str) -> None:
+        from retrieval.engines import RankingConfig
+        from retrieval.store import load_or_build
+
+        config = RankingConfig(engine="sparse" if engine == "sparse" else "rank-bm25")
+        result = load_or_build(corpus_dir, config, cache)
+        self.index = result.index
+        self.loaded = result.loaded
+
+    def search(self, question: str, k: int) -> list[int]:
+        return [hit.index for hit in self.index.search(question, k)]
+
+    def first_answer(self, question: str) -> object:
+        from retrieval.answer import answer
+
+        return answer(self.index, question)
+
+
+def citebot_build(engine: str) -> Callable[[Path, Path], None]:
+    def build(corpus_dir: Path, cache: Path) -> None:
+        searcher = CitebotSearcher(corpus_dir, cache, engine)
+        _save_keys(cache, searcher.index.passages)
+
+    return build
+
+
+def citebot_load(engine: str) -> Callable[[Path, Path], Searcher]:
+    def load(corpus_dir: Path, cache: Path) -> Searcher:
+        searcher = CitebotSearcher(corpus_dir, cache, engine)
+        if not searcher.loaded:
+            raise RuntimeError("citebot index was rebuilt instead of loaded from the cache")
+        return searcher
+
+    return load
+
+
+# --- raw rank_bm25 over citebot's tokens -----------------------------------------------------
+
+
+class RankBM25Searcher:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def search(self, question: str, k: int) -> list[int]:
+        from retrieval.analyze import tokenize
+        from retrieval.engines import top_k
+
+        tokens = tokenize(question)
+        if not tokens:
+            return []
+        return [int(i) for i in top_k(self.model.get_scores(tokens), k)]
+
+    def first_answer(self, question: str) -> object:
+        return self.search(question, 10)
+
+
+def rank_bm25_build(corpus_dir: Path, cache: Path) -> None:
+    import rank_bm25
+
+    from retrieval.engines import RankingConfig
+    from retrieval.index import passage_tokens
+
+    passages = load_corpus(corpus_dir).passages
+    cfg = RankingConfig()
+    model = rank_bm25.BM25L(
+        [passage_tokens(p) for p in passages], k1=cfg.k1, b=cfg.b, delta=cfg.delta
+    )
+    _save_keys(cache, passages)
+    with (cache / "model.pkl").open("wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def rank_bm25_load(corpus_dir: Path, cache: Path) -> Searcher:
+    with (cache / "model.pkl").open("rb") as fh:
+        return RankBM25Searcher(pickle.load(fh))
+
+
+# --- bm25s ----------------------------------------------------------------------------------
+
+
+def _bm25s_stemmer() -> Any:
+    if importlib.util.find_spec("Stemmer") is None:
+        return None
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+class BM25sSearcher:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.stemmer = _bm25s_stemmer()
+
+    def search(self, question: str, k: int) -> list[int]:
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=self.stemmer, return_ids=False,
+            show_progress=False,
+        )
+        known = [[t for t in tokens[0] if t in self.model.vocab_dict]]
+        if not known[0]:
+            return []
+        k = min(k, int(self.model.scores["num_docs"]))
+        docs, scores = self.model.retrieve(known, k=k, show_progress=False, n_threads=0)
+        return [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def first_answer(self, question: str) -> object:
+        return self.search(question, 10)
+
+
+def bm25s_build(corpus_dir: Path, cache: Path) -> None:
+    import bm25s
+
+    passages, texts = _texts(corpus_dir)
+    tokens = bm25s.tokenize(
+        texts, stopwords="en", stemmer=_bm25s_stemmer(), show_progress=False
+    )
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+    _save_keys(cache, passages)
+    model.save(str(cache / "bm25s"), show_progress=False)
+
+
+def bm25s_load(corpus_dir: Path, cache: Path) -> Searcher:
+    import bm25s
+
+    return BM25sSearcher(bm25s.BM25.load(str(cache / "bm25s"), mmap=True, show_progress=False))
+
+
+# --- tantivy --------------------------------------------------------------------------------
+
+_QUERY_SYNTAX = re.compile(r"[^\w\s]+")
+
+
+class TantivySearcher:
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.searcher = index.searcher()
+
+    def search(self, question: str, k: int) -> list[int]:
+        text = _QUERY_SYNTAX.sub(" ", question).lower().strip()
+        if not text:
+            return []
+        query = self.index.parse_query(text, ["body"])
+        hits = self.searcher.search(query, k).hits
+        return [int(self.searcher.doc(addr)["pid"][0]) for _, addr in hits]
+
+    def first_answer(self, question: str) -> object:
+        return self.search(question, 10)
+
+
+def tantivy_build(corpus_dir: Path, cache: Path) -> None:
+    import tantivy
+
+    passages, texts = _texts(corpus_dir)
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("pid", stored=True, indexed=False)
+    builder.add_text_field("body", stored=False, tokenizer_name="en_stem")
+    path = cache / "tantivy"
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(builder.build(), path=str(path))
+    writer = index.writer(heap_size=256_000_000)
+    for i, text in enumerate(texts):
+        writer.add_document(tantivy.Document(pid=i, body=text))
+    writer.commit()
+    writer.wait_merging_threads()
+    _save_keys(cache, passages)
+
+
+def tantivy_load(corpus_dir: Path, cache: Path) -> Searcher:
+    import tantivy
+
+    return TantivySearcher(tantivy.Index.open(str(cache / "tantivy")))
+
+
+# --- registry -------------------------------------------------------------------------------
+
+Builder = Callable[[Path, Path], None]
+Loader = Callable[[Path, Path], Searcher]
+
+SYSTEMS: dict[str, tuple[Builder, Loader, str | None]] = {
+    "citebot-sparse": (citebot_build("sparse"), citebot_load("sparse"), None),
+    "citebot-rank-bm25": (citebot_build("rank-bm25"), citebot_load("rank-bm25"), None),
+    "rank_bm25": (rank_bm25_build, rank_bm25_load, "rank_bm25"),
+    "bm25s": (bm25s_build, bm25s_load, "bm25s"),
+    "tantivy": (tantivy_build, tantivy_load, "tantivy"),
+}
+# Scoring every passage in Python per query: timed on a sample at 20k passages and more.
+SLOW = frozenset({"citebot-rank-bm25", "rank_bm25"})
+CITEBOT = frozenset({"citebot-sparse", "citebot-rank-bm25"})
+
+
+def available(system: str) -> bool:
+    module = SYSTEMS[system][2]
+    return module is None or importlib.util.find_spec(module) is not None

@@ -1,0 +1,231 @@
+"""Answers: quotes and marks, top-k without repeats, abstention, bad input, disagreeing sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.answer import (
+    MAX_QUESTION_CHARS,
+    NO_ANSWER_MESSAGES,
+    QUOTE_CHARS,
+    Answer,
+    AnswerConfig,
+    AnswerPassage,
+    answer,
+    split_sentences,
+)
+from retrieval.corpus import load_corpus
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+F002 = "002_d7c87949017108c3.txt"
+ELLIPSIS = "…"
+
+ANSWERABLE = [
+    "who is Scale's interim CEO?",
+    "How much did Meta invest in Scale AI?",
+    "How big a stake did Meta take in Scale AI?",
+    "When was Scale AI founded?",
+    "Where is Scale AI based?",
+    "how many contractors does Scale employ",
+    "why is OpenAI moving away from Scale AI",
+    "Who founded Scale AI?",
+]
+OFF_TOPIC = [
+    "how do I bake sourdough bread",
+    "what is the capital of France",
+    "What is the boiling point of mercury?",
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    return Index.from_folder(SEEDS)
+
+
+def body(p: AnswerPassage) -> str:
+    return p.quote.removeprefix(ELLIPSIS).removesuffix(ELLIPSIS)
+
+
+def check_quote(p: AnswerPassage) -> None:
+    assert len(p.quote) <= QUOTE_CHARS + 2 * len(ELLIPSIS), p.citation
+    assert body(p) in p.text, p.citation
+    assert p.quote.startswith(ELLIPSIS) == (not p.text.startswith(body(p)))
+    assert p.quote.endswith(ELLIPSIS) == (not p.text.endswith(body(p)))
+    assert 0 <= p.mark_start < p.mark_end <= len(p.quote)
+    assert p.marked == p.quote[p.mark_start : p.mark_end]
+    assert p.marked.strip() == p.marked
+    assert ELLIPSIS not in p.marked or ELLIPSIS in p.text
+    assert p.marked in p.text
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_answerable_questions_are_answered_with_well_formed_quotes(
+    index: Index, question: str
+) -> None:
+    a = answer(index, question)
+    assert a.answered, question
+    assert a.reason == ""
+    assert a.message == ""
+    assert 1 <= len(a.passages) <= AnswerConfig().top_k
+    for p in a.passages:
+        check_quote(p)
+
+
+@pytest.mark.parametrize("question", ANSWERABLE + OFF_TOPIC)
+def test_passages_shown_are_distinct(index: Index, question: str) -> None:
+    a = answer(index, question)
+    texts = [p.text for p in a.passages]
+    assert len(texts) == len(set(texts))
+    citations = [p.citation for p in a.passages]
+    assert len(citations) == len(set(citations))
+
+
+def test_interim_ceo_is_marked(index: Index) -> None:
+    a = answer(index, "who is Scale's interim CEO?")
+    top = a.passages[0]
+    assert top.citation == "004_bbdec2aa2fae0f2f.txt:9"
+    assert "Jason Droege" in top.marked
+    assert "interim CEO" in top.marked
+
+
+def test_top_k_is_respected(index: Index) -> None:
+    for k in (1, 2, 5):
+        a = answer(index, "What did OpenAI decide about Scale AI?", AnswerConfig(top_k=k))
+        assert len(a.passages) == k
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_abstain(index: Index, question: str) -> None:
+    a = answer(index, question)
+    assert not a.answered
+    assert a.reason == "not_found"
+    assert a.message == NO_ANSWER_MESSAGES["not_found"]
+    assert a.disagreement is None
+    data = a.to_json()
+    assert data["answered"] is False
+    assert data["message"] == a.message
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 10_000, "too_long"),
+        ("why " * (MAX_QUESTION_CHARS // 4 + 1), "too_long"),
+        ("what is the", "no_terms"),
+        ("?!?", "no_terms"),
+        ("zyzzyva quokka", "not_found"),
+    ],
+)
+def test_bad_input_gives_a_clear_no_answer(index: Index, question: str, reason: str) -> None:
+    a = answer(index, question)
+    assert not a.answered
+    assert a.reason == reason
+    assert a.message
+    assert a.passages == []
+    assert len(a.question) <= 100  # a huge question is not echoed back whole
+    assert a.to_json()["reason"] == reason
+
+
+def test_question_white_space_is_collapsed(index: Index) -> None:
+    a = answer(index, "  who is\n Scale's   interim CEO?  ")
+    assert a.question == "who is Scale's interim CEO?"
+    assert a.passages[0].citation == answer(index, a.question).passages[0].citation
+
+
+def test_disagreeing_sources_are_reported(index: Index) -> None:
+    a = answer(index, "how much did Meta invest in Scale AI")
+    assert a.answered
+    assert a.disagreement is not None
+    note = a.disagreement.describe()
+    assert "$14.3 billion" in note
+    assert "$14.8 billion" in note
+    values = {v.value: v.citations for v in a.disagreement.variants}
+    assert set(values) >= {"$14.3 billion", "$14.8 billion"}
+    files_143 = {c.rpartition(":")[0] for c in values["$14.3 billion"]}
+    files_148 = {c.rpartition(":")[0] for c in values["$14.8 billion"]}
+    assert files_143 - files_148 and files_148 - files_143
+    # Both sides are among the passages shown, and the $14.8 billion one is 002's.
+    shown = {p.citation for p in a.passages}
+    assert shown & set(values["$14.3 billion"])
+    assert shown & set(values["$14.8 billion"])
+    assert any(p.file == F002 and "$14.8 billion" in p.quote for p in a.passages)
+    assert a.to_json()["sources_differ"] == note
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When was Scale AI founded?", "who is Scale's interim CEO?", "Who founded Scale AI?"],
+)
+def test_agreeing_sources_get_no_note(index: Index, question: str) -> None:
+    assert answer(index, question).disagreement is None
+
+
+def test_long_sentence_is_windowed_around_the_question_terms(tmp_path: Path) -> None:
+    filler = ", ".join(f"item number {n} of the long list" for n in range(40))
+    text = f"The inventory lists {filler}, and the zebra crossing at the end, {filler}."
+    (tmp_path / "a.txt").write_text(text + "\n", encoding="utf-8")
+    index = Index.build(load_corpus(tmp_path), RankingConfig())
+    a = answer(index, "where is the zebra crossing")
+    (p,) = a.passages
+    assert len(p.text) > 3 * QUOTE_CHARS
+    check_quote(p)
+    assert p.quote.startswith(ELLIPSIS) and p.quote.endswith(ELLIPSIS)
+    assert "zebra crossing" in p.marked
+
+
+def test_quote_grows_around_a_short_sentence(tmp_path: Path) -> None:
+    sentences = [f"Sentence {n} is about topic {n} at some length for padding." for n in range(12)]
+    sentences[6] = "The zebra crossing was repainted in May."
+    (tmp_path / "a.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    index = Index.build(load_corpus(tmp_path), RankingConfig())
+    (p,) = answer(index, "when was the zebra crossing repainted").passages
+    check_quote(p)
+    assert p.marked == sentences[6]
+    # Context on both sides, as much as fits.
+    assert len(p.quote) > QUOTE_CHARS - 80
+    assert p.quote.index(p.marked) > 1
+
+
+def test_split_sentences() -> None:
+    text = "Scale was founded in 2016. Then 49% was sold! Was it $14 billion? Yes. a b. Wang left"
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == [
+        "Scale was founded in 2016.",
+        "Then 49% was sold!",
+        "Was it $14 billion?",
+        "Yes. a b.",
+        "Wang left",
+    ]
+
+
+@pytest.mark.xfail(
+    reason="answer.split_sentences ends a sentence before the closing quotation mark that "
+    "follows its full stop (the mark is consumed by the separator), so a marked sentence ends "
+    'in \'said "We agree.\' with its quotation left open',
+    strict=True,
+)
+def test_sentence_keeps_its_closing_quotation_mark() -> None:
+    text = 'The CFO said "We agree." Then the board voted. Wang said \u201cNo.\u201d It ended.'
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts[0] == 'The CFO said "We agree."'
+    assert parts[2] == "Wang said \u201cNo.\u201d"
+
+
+def test_answer_to_json_shape(index: Index) -> None:
+    a: Answer = answer(index, "who is Scale's interim CEO?")
+    data = a.to_json()
+    assert set(data) == {"question", "answered", "passages"}
+    for p, item in zip(a.passages, data["passages"], strict=True):
+        assert item["file"] == p.file
+        assert item["line_start"] == p.line_start and item["line_end"] == p.line_end
+        assert item["quote"] == p.quote and item["text"] == p.text
+        assert isinstance(item["score"], float)
+        start, end = item["mark"]
+        assert item["quote"][start:end] == p.marked

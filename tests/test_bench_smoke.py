@@ -1,0 +1,67 @@
+"""The benchmark's smoke run, and parity of citebot's two BM25 engines on SQuAD dev."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.corpora import SQUAD_JSON, load_questions, squad
+from retrieval.corpus import load_corpus
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEMS = ("citebot-sparse", "citebot-rank-bm25", "rank_bm25")
+PARITY_QUESTIONS = 200
+
+needs_squad = pytest.mark.skipif(not SQUAD_JSON.exists(), reason="SQuAD dev not available")
+
+
+@needs_squad
+def test_smoke_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = out.read_text(encoding="utf-8")
+    for system in SYSTEMS:
+        assert f"| {system} |" in table
+    rows = {r["system"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    for system in SYSTEMS:
+        figures = rows[system]["figures"]
+        assert figures["p50_ms"] > 0 and figures["qps"] > 0 and figures["build_s"] > 0
+        assert 0 < figures["hit@10"] <= 1
+    assert rows["citebot-sparse"]["top_digest"] == rows["citebot-rank-bm25"]["top_digest"]
+
+
+@pytest.fixture(scope="module")
+def squad_index() -> Index:
+    corpus = squad()
+    return Index.build(load_corpus(corpus.folder), RankingConfig(engine="sparse"))
+
+
+@needs_squad
+def test_engines_agree_on_squad(squad_index: Index) -> None:
+    reference = squad_index.with_engine(RankingConfig(engine="rank-bm25"))
+    assert squad_index.engine.name == "sparse" and reference.engine.name == "rank-bm25"
+    questions = load_questions(squad().questions_file)
+    random.Random(3).shuffle(questions)
+    for q in questions[:PARITY_QUESTIONS]:
+        terms = squad_index.terms(q.question)
+        fast, slow = squad_index.scores(terms), reference.scores(terms)
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-6)
+        fast_top = [h.index for h in squad_index.search(terms, 10)]
+        slow_top = [h.index for h in reference.search(terms, 10)]
+        assert fast_top == slow_top, q.question

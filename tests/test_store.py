@@ -1,0 +1,293 @@
+"""The on-disk index: round trip, memory mapping, invalidation, corruption never trusted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+from retrieval.store import FORMAT_VERSION, cache_dir_for, corpus_key, load, load_or_build, save
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+# The sparse engine scores from the stored arrays directly, so what is loaded is what is used.
+CONFIG = RankingConfig(engine="sparse")
+QUESTIONS = [
+    "who is Scale's interim CEO?",
+    "How much did Meta invest in Scale AI?",
+    "Google drops Scale AI",
+    "VentureBeat",
+]
+ARRAYS = ["indptr", "docs", "tf", "doc_len", "weights"]
+
+Results = list[list[tuple[str, int, int, float]]]
+
+
+def results(index: Index) -> Results:
+    return [
+        [(h.passage.file, h.passage.line_start, h.passage.line_end, h.score) for h in hits]
+        for hits in (index.search(q) for q in QUESTIONS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def expected() -> Results:
+    return results(Index.from_folder(SEEDS, CONFIG))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def entry(cache: Path, corpus: Path) -> Path:
+    return cache_dir_for(cache, corpus)
+
+
+def built(corpus: Path, cache: Path) -> Path:
+    first = load_or_build(corpus, CONFIG, cache)
+    assert not first.loaded
+    assert (entry(cache, corpus) / "meta.json").exists()
+    return entry(cache, corpus)
+
+
+def test_round_trip_gives_the_same_results(corpus: Path, cache: Path, expected: Results) -> None:
+    first = load_or_build(corpus, CONFIG, cache)
+    assert not first.loaded
+    assert first.reason
+    second = load_or_build(corpus, CONFIG, cache)
+    assert second.loaded
+    assert results(first.index) == expected
+    assert results(second.index) == expected
+    assert second.index.passages == first.index.passages
+    assert second.index.postings.vocab == first.index.postings.vocab
+    assert second.index.stats.passages == first.index.stats.passages
+
+
+def test_save_and_load_directly(tmp_path: Path, expected: Results) -> None:
+    index = Index.from_folder(SEEDS, CONFIG)
+    target = tmp_path / "entry"
+    save(index, target, "some-key")
+    save(index, target, "some-key")  # overwriting an entry is fine
+    assert results(load(target, "some-key", CONFIG, mmap=False)) == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]  # no temporary folders left
+
+
+def test_arrays_are_memory_mapped_after_load(corpus: Path, cache: Path) -> None:
+    built(corpus, cache)
+    index = load_or_build(corpus, CONFIG, cache).index
+    for arr in (index.postings.indptr, index.postings.docs, index.postings.tf,
+                index.postings.doc_len, index.weights):
+        assert isinstance(arr, np.memmap)
+    # A loaded index can be scored by the other engine too.
+    other = load_or_build(corpus, RankingConfig(engine="rank-bm25"), cache)
+    assert other.loaded
+    assert other.index.engine.name == "rank-bm25"
+    ids = [[h.index for h in other.index.search(q)] for q in QUESTIONS]
+    assert ids == [[h.index for h in index.search(q)] for q in QUESTIONS]
+
+
+def test_editing_a_corpus_file_invalidates_the_cache(corpus: Path, cache: Path) -> None:
+    built(corpus, cache)
+    path = corpus / "004_bbdec2aa2fae0f2f.txt"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Jason Droege", "Jane Roe"), encoding="utf-8"
+    )
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert "changed" in result.reason
+    hit = result.index.search("who is Scale's interim CEO?")
+    assert any("Jane Roe" in h.passage.text for h in hit)
+    assert not any("Jason Droege" in h.passage.text for h in hit)
+    assert load_or_build(corpus, CONFIG, cache).loaded
+
+
+def test_adding_or_removing_a_file_invalidates_the_cache(corpus: Path, cache: Path) -> None:
+    built(corpus, cache)
+    (corpus / "005_new.txt").write_text("Zanzibar spice farms export cloves.\n", "utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert result.index.search("zanzibar cloves")[0].passage.file == "005_new.txt"
+    (corpus / "005_new.txt").unlink()
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert result.index.search("zanzibar cloves") == []
+
+
+def test_ranking_settings_are_part_of_the_key(corpus: Path) -> None:
+    base = corpus_key(corpus, CONFIG)
+    assert corpus_key(corpus, RankingConfig(engine="sparse", variant="okapi")) != base
+    assert corpus_key(corpus, RankingConfig(engine="sparse", k1=CONFIG.k1 + 0.1)) != base
+    # The engine only chooses how the same numbers are added up.
+    assert corpus_key(corpus, RankingConfig(engine="rank-bm25")) == base
+
+
+def test_other_settings_rebuild(corpus: Path, cache: Path) -> None:
+    built(corpus, cache)
+    other = RankingConfig(engine="sparse", variant="okapi" if CONFIG.variant != "okapi" else "l")
+    result = load_or_build(corpus, other, cache)
+    assert not result.loaded
+    assert result.index.config.variant == other.variant
+
+
+def test_other_format_version_is_rebuilt(corpus: Path, cache: Path, expected: Results) -> None:
+    target = built(corpus, cache)
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    meta["format"] = FORMAT_VERSION - 1
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert "format" in result.reason
+    assert results(result.index) == expected
+    assert load_or_build(corpus, CONFIG, cache).loaded
+
+
+def test_cache_off_builds_every_time(corpus: Path) -> None:
+    result = load_or_build(corpus, CONFIG, None)
+    assert not result.loaded
+    assert result.reason == "cache off"
+
+
+def truncate_half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def drop_last_byte(data: bytes) -> bytes:
+    return data[:-1]
+
+
+def garble_magic(data: bytes) -> bytes:
+    return b"GARBLE" + data[6:]
+
+
+def not_json(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def binary(data: bytes) -> bytes:
+    return b"\xff\xfe\x00\x01" + data
+
+
+def empty(data: bytes) -> bytes:
+    return b""
+
+
+def rename_droege(data: bytes) -> bytes:
+    return data.replace(b"Droege", b"Dr0ege")
+
+
+def drop_a_line(data: bytes) -> bytes:
+    return b"\n".join(data.split(b"\n")[1:])
+
+
+Corruption = Callable[[bytes], bytes]
+
+DETECTED: list[tuple[str, Corruption]] = [
+    *[(f"{name}.npy", truncate_half) for name in ARRAYS],
+    *[(f"{name}.npy", drop_last_byte) for name in ARRAYS],
+    ("weights.npy", garble_magic),
+    ("meta.json", not_json),
+    ("meta.json", binary),
+    ("meta.json", empty),
+    ("passages.jsonl", rename_droege),
+    ("passages.jsonl", drop_a_line),
+    ("passages.jsonl", truncate_half),
+    ("vocab.json", truncate_half),
+    ("vocab.json", binary),
+]
+
+
+def corrupt_and_reload(
+    corpus: Path, cache: Path, name: str, corruption: Corruption, expected: Results
+) -> None:
+    target = built(corpus, cache)
+    path = target / name
+    path.write_bytes(corruption(path.read_bytes()))
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded, f"{name} corrupted by {corruption.__name__} was trusted"
+    assert result.reason
+    assert results(result.index) == expected
+    # The rebuilt entry is sound and used from then on.
+    again = load_or_build(corpus, CONFIG, cache)
+    assert again.loaded
+    assert results(again.index) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "corruption"), DETECTED, ids=[f"{n}-{c.__name__}" for n, c in DETECTED]
+)
+def test_corrupt_cache_is_rebuilt(
+    corpus: Path, cache: Path, expected: Results, name: str, corruption: Corruption
+) -> None:
+    corrupt_and_reload(corpus, cache, name, corruption, expected)
+
+
+@pytest.mark.parametrize("name", ["passages.jsonl", "vocab.json", "weights.npy", "meta.json"])
+def test_missing_cache_file_is_rebuilt(
+    corpus: Path, cache: Path, expected: Results, name: str
+) -> None:
+    target = built(corpus, cache)
+    (target / name).unlink()
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert results(result.index) == expected
+
+
+@pytest.mark.xfail(
+    reason="store.load: the .npy arrays have no checksum (meta.json checks only passages.jsonl "
+    "and vocab.json), so garbled array data of the right shape is loaded and trusted: wrong "
+    "scores, empty results or IndexError at query time",
+    strict=True,
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("array", ARRAYS)
+def test_garbled_array_data_is_not_trusted(
+    corpus: Path, cache: Path, expected: Results, array: str
+) -> None:
+    target = built(corpus, cache)
+    path = target / f"{array}.npy"
+    nbytes = np.load(path).nbytes
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) - nbytes, len(data)):  # the data after the header, not the header
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    assert not load_or_build(corpus, CONFIG, cache).loaded
+
+
+@pytest.mark.parametrize("how", ["empty", "garbled-header"])
+def test_unparsable_npy_is_rebuilt(corpus: Path, cache: Path, expected: Results, how: str) -> None:
+    target = built(corpus, cache)
+    path = target / "weights.npy"
+    data = bytearray(path.read_bytes())
+    if how == "empty":
+        data = bytearray()
+    else:
+        data[10:30] = b"x" * 20  # inside the "{'descr': ..., 'shape': ...}" header
+    path.write_bytes(bytes(data))
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert results(result.index) == expected
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"text"'])
+def test_meta_json_that_is_not_an_object_is_rebuilt(
+    corpus: Path, cache: Path, expected: Results, content: str
+) -> None:
+    target = built(corpus, cache)
+    (target / "meta.json").write_text(content, encoding="utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert results(result.index) == expected
