@@ -295,7 +295,8 @@ def print_table(rows: list[Row]) -> None:
 def notes_for(rows: list[Row]) -> list[str]:
     notes = [
         "build: index built and persisted in a fresh process; cold: a second fresh process, "
-        "from interpreter start-up to the first answer from the persisted index.",
+        "from its start (interpreter start-up excluded) to the first answer from the "
+        "persisted index.",
         f"p50/p99/QPS: top-10 search, one question at a time, after {WARMUP} warm-up questions.",
         "Hit@k/MRR@10: gold SQuAD paragraph in the top k; answer@1: a gold answer text inside "
         "citebot's top displayed quote (answered questions only).",
@@ -304,8 +305,10 @@ def notes_for(rows: list[Row]) -> list[str]:
     for r in rows:
         if r.system in ("citebot-sparse", "citebot-rank-bm25") and r.top_digest:
             digests[r.corpus].add(r.top_digest)
+    engines = {(r.corpus, r.system) for r in rows if r.top_digest}
     for corpus, found in digests.items():
-        if len(found) == 1:
+        both = all((corpus, s) in engines for s in ("citebot-sparse", "citebot-rank-bm25"))
+        if both and len(found) == 1:
             notes.append(f"{corpus}: citebot sparse and rank-bm25 engines ranked identically.")
     return notes
 
@@ -333,7 +336,7 @@ def drive(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     for size in sizes:
         corpus = corpus_for(size, data)
-        for system in ORDER:
+        for system in [s for s in ORDER if s in args.systems.split(",")]:
             started = time.perf_counter()
             rows.append(bench_system(system, corpus, data / "cache", args.questions))
             print(f"{corpus.name} {system}: {time.perf_counter() - started:.1f}s", flush=True)
@@ -348,6 +351,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="squad,20k")
     parser.add_argument("--big", action="store_true", help="also a 1M-passage corpus")
     parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--systems", default=",".join(ORDER), help="comma-separated subset")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", help="results markdown (default bench/results.md)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
