@@ -20,7 +20,7 @@ from retrieval.answer import Answer, answer
 from retrieval.corpus import CorpusError
 from retrieval.evaluate import QuestionSetError, evaluate, load_questions
 from retrieval.index import Index
-from retrieval.store import load_or_build
+from retrieval.store import LoadResult, cache_dir_for, load_or_build
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
@@ -35,23 +35,24 @@ class UsageError(Exception):
     """A one-line message for the user; exit status 2."""
 
 
-def load_index(
-    settings: Settings, corpus: Path | None = None, show_progress: bool = False
-) -> Index:
-    folder = corpus or settings.corpus
-    config = settings.ranking()
+def load(settings: Settings, folder: Path) -> LoadResult:
+    """The index for a folder, with a progress bar when a large corpus has to be built."""
     try:
-        if not show_progress:
-            return load_or_build(folder, config, settings.cache_dir).index
-        with Progress(console=err, transient=True) as progress:
+        many = folder.is_dir() and sum(1 for _ in folder.rglob("*")) >= PROGRESS_FROM_FILES
+        with Progress(console=err, transient=True, disable=not many) as progress:
             task = progress.add_task("indexing", total=None)
-
-            def tick(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return load_or_build(folder, config, settings.cache_dir, tick).index
+            return load_or_build(
+                folder,
+                settings.ranking(),
+                settings.cache_dir,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
     except CorpusError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def load_index(settings: Settings, corpus: Path | None = None) -> Index:
+    return load(settings, corpus or settings.corpus).index
 
 
 def print_answer(a: Answer) -> None:
@@ -138,25 +139,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     folder = args.corpus or settings.corpus
-    config = settings.ranking()
-    try:
-        many = folder.is_dir() and sum(1 for _ in folder.rglob("*")) >= PROGRESS_FROM_FILES
-        if args.rebuild and settings.cache_dir is not None:
-            from retrieval.store import cache_dir_for
-
-            target = cache_dir_for(settings.cache_dir, folder)
-            if (target / "meta.json").exists():
-                (target / "meta.json").unlink()
-        with Progress(console=err, transient=True, disable=not many) as progress:
-            task = progress.add_task("indexing", total=None)
-            result = load_or_build(
-                folder,
-                config,
-                settings.cache_dir,
-                lambda done, total: progress.update(task, completed=done, total=total),
-            )
-    except CorpusError as exc:
-        raise UsageError(str(exc)) from exc
+    if args.rebuild and settings.cache_dir is not None and folder.is_dir():
+        (cache_dir_for(settings.cache_dir, folder) / "meta.json").unlink(missing_ok=True)
+    result = load(settings, folder)
     idx = result.index
     s = idx.stats
     for warning in s.warnings:

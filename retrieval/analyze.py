@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -77,6 +76,3 @@ def tokenize(text: str) -> list[str]:
     ]
     return list(_stemmer().stemWords(kept))
 
-
-def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
-    return [tokenize(t) for t in texts]

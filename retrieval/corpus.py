@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import re
@@ -113,19 +112,6 @@ def corpus_files(folder: Path) -> list[Path]:
     if not found:
         raise CorpusError(f"no .txt or .md files in corpus folder {folder}")
     return found
-
-
-def fingerprint(folder: Path) -> str:
-    """A digest of every corpus file's name and bytes: any edit changes it."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in corpus_files(folder):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(b"\0")
-        try:
-            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
-        except OSError as exc:
-            digest.update(f"unreadable:{exc.errno}".encode())
-    return digest.hexdigest()
 
 
 def read_text(path: Path, warnings: list[str]) -> str | None:

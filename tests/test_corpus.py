@@ -53,16 +53,6 @@ CHROME = [
 ]
 
 
-@pytest.fixture(scope="module")
-def seeds() -> Corpus:
-    return load_corpus(SEEDS)
-
-
-@pytest.fixture(scope="module")
-def seed_index(seeds: Corpus) -> Index:
-    return Index.build(seeds, RankingConfig())
-
-
 def lines_of(name: str) -> list[str]:
     return (SEEDS / name).read_text(encoding="utf-8").splitlines()
 

@@ -29,16 +29,6 @@ QUESTIONS = [
 VARIANTS: list[Variant] = ["okapi", "l", "plus"]
 
 
-@pytest.fixture(scope="module")
-def seeds() -> Corpus:
-    return load_corpus(SEEDS)
-
-
-@pytest.fixture(scope="module")
-def seed_index(seeds: Corpus) -> Index:
-    return Index.build(seeds, RankingConfig())
-
-
 def test_interim_ceo_question_is_answered_from_004_line_9(seed_index: Index) -> None:
     a = answer(seed_index, "who is Scale's interim CEO?")
     assert a.answered
