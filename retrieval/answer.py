@@ -3,6 +3,7 @@ when the sources give different figures for the same thing."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,12 +23,18 @@ class AnswerConfig:
     candidates: int = 20
     # Below this confidence (see `confidence`) we abstain; calibrated with `citebot eval`.
     min_confidence: float = 0.3
-    # Weight of the best sentence against the paragraph's BM25 score when ranking.
+    # Weights, against the paragraph's BM25 score (scaled to the best hit's), of the share of
+    # question weight that the best sentence holds and that the whole paragraph holds.
     sentence_weight: float = 1.0
+    passage_weight: float = 0.5
     # Bonus, in question-weight share, for a sentence holding the kind of thing asked for.
-    type_bonus: float = 0.15
+    type_bonus: float = 0.25
     # A passage from an already shown file gives way to another file's within this ratio.
     diversity: float = 0.6
+    # Weight of question word pairs found close together in the sentence (term proximity).
+    proximity_weight: float = 0.5
+    # Two question words count as together when at most this many tokens apart.
+    proximity_window: int = 3
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,8 @@ NO_ANSWER_MESSAGES = {
     "not_found": "I couldn't find that in the documents.",
 }
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9$])")
+# A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'”’)]*)\s+(?=[\"'“‘(\[]?[A-Z0-9$])")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")
 _PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+")
 _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\d+)?\s+(?:b|m)illion")
@@ -146,9 +154,38 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 
 
 @lru_cache(maxsize=65536)
-def _sentence_terms(sentence: str) -> frozenset[str]:
+def _sentence_tokens(sentence: str) -> tuple[str, ...]:
     # Top passages recur across questions; their sentences are analysed once.
-    return frozenset(tokenize(sentence))
+    return tuple(tokenize(sentence))
+
+
+@lru_cache(maxsize=65536)
+def _sentence_terms(sentence: str) -> frozenset[str]:
+    return frozenset(_sentence_tokens(sentence))
+
+
+def _pairs(tokens: list[str], weights: dict[str, float]) -> list[tuple[str, str, float]]:
+    """Neighbouring question words, each pair weighted by the mean of its words' weights."""
+    out: list[tuple[str, str, float]] = []
+    for a, b in itertools.pairwise(tokens):
+        if a != b:
+            out.append((a, b, (weights[a] + weights[b]) / 2))
+    return out
+
+
+def proximity(sentence: str, pairs: list[tuple[str, str, float]], window: int) -> float:
+    """Weight of the question's word pairs that the sentence holds within `window` tokens of
+    each other, in either order: "initial investments" answers "initial investment" better
+    than the two words far apart."""
+    positions: dict[str, list[int]] = {}
+    for i, tok in enumerate(_sentence_tokens(sentence)):
+        positions.setdefault(tok, []).append(i)
+    found = 0.0
+    for a, b, w in pairs:
+        pa, pb = positions.get(a), positions.get(b)
+        if pa and pb and any(abs(i - j) <= window for i in pa for j in pb):
+            found += w
+    return found
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -156,7 +193,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.start()))
+        spans.append((start, m.end(1)))
         start = m.end()
     spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]
@@ -206,7 +243,7 @@ class _Scored:
 
 def _score_sentences(
     hit: Hit, weights: dict[str, float], total: float, expected: list[re.Pattern[str]],
-    question: str, cfg: AnswerConfig,
+    question: str, cfg: AnswerConfig, pairs: list[tuple[str, str, float]] | None = None,
 ) -> tuple[tuple[int, int], float]:
     text = hit.passage.text
     best = (0, len(text))
@@ -216,6 +253,9 @@ def _score_sentences(
         sentence = text[start:end]
         present = _sentence_terms(sentence)
         score = sum(w for tok, w in weights.items() if tok in present) / total
+        if pairs and cfg.proximity_weight:
+            near = proximity(sentence, pairs, cfg.proximity_window)
+            score += cfg.proximity_weight * near / total
         for pattern in expected:
             found = [m.group(0) for m in pattern.finditer(sentence)]
             # The answer is something the question does not already say.
@@ -330,13 +370,19 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
 
     weights, total = _weights(index, terms)
     expected = _expected(question)
+    pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
     scored: list[_Scored] = []
     for hit in hits:
-        sentence, coverage = _score_sentences(hit, weights, total, expected, question, cfg)
-        rank_score = hit.score / top + cfg.sentence_weight * coverage
+        sentence, coverage = _score_sentences(
+            hit, weights, total, expected, question, cfg, pairs
+        )
+        present = index.passage_terms(hit.index)
+        held = sum(w for tok, w in weights.items() if tok in present) / total
+        rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
         scored.append(_Scored(hit, sentence, coverage, rank_score))
-    scored.sort(key=lambda s: (-s.rank_score, s.hit.index))
+    # Rounded so that float noise between engines never reorders equal passages.
+    scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))
 
     shown = _diverse(scored, cfg.top_k, cfg.diversity)
     answered = max(confidence(index, terms, s.hit) for s in scored[:5]) >= cfg.min_confidence
@@ -347,7 +393,8 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         kinds = {kind for kind, pattern in _KINDS if pattern in expected}
         if kinds:
             disagreement, shown = _find_disagreement(scored, shown, cfg, kinds)
-    passages = [_passage(s.hit, s.sentence, term_set, s.hit.score) for s in shown]
+    # The score shown is the one the passages were ranked by, so [1] never shows less than [2].
+    passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
     return Answer(
         question,
         answered,

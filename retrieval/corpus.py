@@ -165,9 +165,26 @@ def is_reference(text: str) -> bool:
     return bool(urls) and sum(len(u) for u in urls) > len(stripped) / 3
 
 
+_MINOR_WORDS = frozenset("a an and as at by for from in into of on or the to with vs".split())
+
+
+def is_title_line(text: str) -> bool:
+    """A markdown heading, or a Title Case line without closing punctuation: a headline even
+    with no blank line under it. Hard-wrapped prose lines are rarely Title Case."""
+    stripped = text.strip()
+    if stripped.startswith("#"):
+        return True
+    if not is_headline(stripped) or stripped.endswith((",", ";", ":", "-")):
+        return False
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", stripped) if w.lower() not in _MINOR_WORDS]
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return len(words) >= 2 and capitalised >= 0.8 * len(words)
+
+
 def _blocks(lines: list[str]) -> list[_Block]:
     """Paragraph blocks. A blank line ends one; in files that never use blank lines between
-    paragraphs, every line is one; a bullet or numbered item always starts one."""
+    paragraphs, every line is one; a bullet or numbered item always starts one, and a title
+    line (see `is_title_line`) that opens a block is a block of its own."""
     content = [i for i, line in enumerate(lines) if line.strip()]
     uses_blank_lines = any(b - a > 1 for a, b in itertools.pairwise(content))
     blocks: list[_Block] = []
@@ -198,6 +215,8 @@ def _blocks(lines: list[str]) -> list[_Block]:
             # A line repeated straight after itself: keep one copy, widen the span.
             last[0] = i
             continue
+        if len(current) == 1 and is_title_line(current[0][1]):
+            flush()
         current.append((i, stripped))
         last[0] = i
     flush()

@@ -25,9 +25,9 @@ IntArray = npt.NDArray[np.int64]
 class RankingConfig:
     """BM25 variant and parameters; chosen with `citebot eval` (see README)."""
 
-    variant: Variant = "l"
+    variant: Variant = "plus"
     k1: float = 0.9
-    b: float = 0.5
+    b: float = 0.3
     delta: float = 1.0
     epsilon: float = 0.25
     engine: EngineName = "auto"
@@ -184,8 +184,14 @@ class RankBM25Engine:
         return out
 
 
+# Scores this close count as tied: the engines add the same terms in different orders, and
+# float noise must not decide between equal passages, so that switching engines never
+# changes an answer.
+TIE = 1e-9
+
+
 def top_k(scores: FloatArray, k: int) -> IntArray:
-    """Indices of the k best scores, best first; ties broken by position for stability."""
+    """Indices of the k best scores, best first; ties (within TIE) broken by position."""
     n = len(scores)
     if n == 0 or k <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -193,9 +199,10 @@ def top_k(scores: FloatArray, k: int) -> IntArray:
     if k < n:
         # Keep everything tied with the k-th score so the tie-break stays by position.
         kth = np.partition(scores, n - k)[n - k]
-        candidates = np.flatnonzero(scores >= kth)
+        candidates = np.flatnonzero(scores >= kth - TIE)
     else:
         candidates = np.arange(n)
-    order = np.lexsort((candidates, -scores[candidates]))
+    rounded = np.round(scores[candidates] / TIE) * TIE
+    order = np.lexsort((candidates, -rounded))
     out: IntArray = candidates[order][:k].astype(np.int64)
     return out

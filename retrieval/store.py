@@ -27,7 +27,7 @@ from retrieval.index import BuildStats, Index, Progress
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights")
 # Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
 # restart does not have to read every byte again.

@@ -271,3 +271,23 @@ def test_index_prints_its_figures_and_uses_the_cache(tmp_path: Path) -> None:
     assert second.code == 0, second.stderr
     assert "loaded from cache" in second.stdout
     assert figure("passages", second.stdout) == len(corpus.passages)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`citebot eval --json | head -1`: the pipe closes after one line; citebot stops quietly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "eval", "--json"],
+        cwd=ROOT,
+        env=environment(tmp_path / "cache"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(1)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode("utf-8")
+    proc.wait(timeout=60)
+    assert first
+    assert "Traceback" not in stderr, stderr
+    assert proc.returncode == 141

@@ -255,11 +255,6 @@ def test_multi_line_block_is_one_passage(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="known gap: a headline with no blank line under it is joined to its paragraph; "
-    "splitting it off broke hard-wrapped paragraphs, so that case wins for now",
-    strict=False,
-)
 @pytest.mark.parametrize(
     ("name", "headline", "heading"),
     [

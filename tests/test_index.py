@@ -111,8 +111,8 @@ def _bounded_case(variant: Variant, engine: str) -> object:
             pytest.mark.xfail(
                 reason="rank-bm25 0.2.2 BM25L multiplies each term's score by its raw frequency "
                 "(upstream dorianbrown/rank_bm25#5, fixed by PR #20 but never released), and "
-                "SparseEngine copies it: BM25L, the default variant, has no term-frequency "
-                "saturation, so a passage repeating a word outranks one that answers",
+                "SparseEngine copies it for parity: BM25L has no term-frequency saturation, so "
+                "a passage repeating a word outranks one that answers (why BM25+ is the default)",
                 strict=True,
             )
         )
