@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 Q ?= who is Scale's interim CEO?
+# Passed through the environment, so quotes and $ in a question need no escaping.
+export Q
 
 .PHONY: ask test lint typecheck pytest eval chat run index bench clean
 

@@ -291,3 +291,23 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     assert first
     assert "Traceback" not in stderr, stderr
     assert proc.returncode == 141
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".installed").exists(), reason="the Makefile's .venv is not set up"
+)
+@pytest.mark.parametrize("q", [None, 'what did "Reuters" say about $200 million'])
+def test_make_ask_answers_with_and_without_a_question(tmp_path: Path, q: str | None) -> None:
+    """The README's first command, as a newcomer types it: the default question when Q is not
+    given, and a question with quotes and a dollar sign passed through untouched."""
+    env = environment(tmp_path / "cache")
+    env.pop("Q", None)
+    args = ["make", "--no-print-directory", "ask"] + ([f"Q={q}"] if q else [])
+    proc = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    if q is None:
+        assert "004_bbdec2aa2fae0f2f.txt:9" in proc.stdout
+    else:
+        assert "Reuters" in proc.stdout and "$200 million" in proc.stdout
