@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,7 +224,11 @@ class Block:
 
     @property
     def heading(self) -> str:
-        return self.text.strip().lstrip("#").strip()
+        return heading_text(self.text)
+
+
+def heading_text(text: str) -> str:
+    return text.strip().lstrip("#").strip()
 
 
 def dedup_key(text: str) -> bytes:
@@ -261,19 +265,23 @@ class Kept:
     heading: int | None
 
 
-def assemble(blocks: list[Block], seen: set[bytes]) -> tuple[list[Kept], int]:
-    """Which blocks become passages, in order, and how many were duplicates. A headline is not
-    a passage of its own (a short line of keywords outranks real paragraphs in BM25); it heads
-    the paragraph under it, whose span then starts at it."""
+def assemble(
+    keys: Sequence[bytes], headlines: Sequence[bool], seen: set[bytes]
+) -> tuple[list[Kept], int]:
+    """Which of a file's blocks become passages, in order, and how many were duplicates.
+
+    A headline is not a passage of its own (a short line of keywords outranks real
+    paragraphs in BM25); it heads the paragraph under it, whose span then starts at it.
+    """
     kept: list[Kept] = []
     dropped = 0
     heading: int | None = None
-    for n, block in enumerate(blocks):
-        if block.key in seen:
+    for n, key in enumerate(keys):
+        if key in seen:
             dropped += 1
             continue
-        seen.add(block.key)
-        if block.headline:
+        seen.add(key)
+        if headlines[n]:
             heading = n
             continue
         kept.append(Kept(n, heading))
@@ -297,7 +305,9 @@ def make_passage(file: str, ordinal: int, block: Block, head: Block | None) -> P
 def chunk(file: str, text: str, seen: set[bytes] | None = None) -> tuple[list[Passage], int]:
     """Passages of one file and how many chrome or duplicate paragraphs were dropped."""
     blocks, chrome = scan(text)
-    kept, duplicates = assemble(blocks, set() if seen is None else seen)
+    kept, duplicates = assemble(
+        [b.key for b in blocks], [b.headline for b in blocks], set() if seen is None else seen
+    )
     passages = [
         make_passage(file, i, blocks[k.block], None if k.heading is None else blocks[k.heading])
         for i, k in enumerate(kept)
