@@ -9,14 +9,19 @@ a Python object per token.
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+import logging
 import multiprocessing
 import os
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +39,8 @@ from retrieval.corpus import (
 from retrieval.engines import Postings
 from retrieval.passages import PassageTable, TableWriter
 
+log = logging.getLogger(__name__)
+
 Int32Array = npt.NDArray[np.int32]
 Progress = Callable[[int, int], None]
 
@@ -41,6 +48,16 @@ Progress = Callable[[int, int], None]
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
 KEY_SIZE = 16
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps the pages of the many small arrays
+    the build frees, so without this the peak RSS is the sum of the build's phases."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    libc.malloc_trim(0)
 
 
 def default_workers(total_bytes: int) -> int:
@@ -75,21 +92,15 @@ class DocCounts:
             self.terms.append(term)
         return tid
 
-    def add(self, tokens: list[str]) -> list[int]:
-        """Count one document's tokens; returns its local term ids."""
-        ids = self._ids
-        found: list[int] = []
-        for term, count in Counter(tokens).items():
-            tid = ids.get(term)
-            if tid is None:
-                tid = ids[term] = len(self.terms)
-                self.terms.append(term)
-            found.append(tid)
-            self.tf.append(count)
-        self.local.extend(found)
-        self.pairs.append(len(found))
+    def add(self, tokens: list[str]) -> None:
+        """Count one document's tokens (a Counter keeps first-appearance order)."""
+        counted = Counter(tokens)
+        found = list(map(self._ids.get, counted))
+        ids = [self.term_id(t) for t in counted] if None in found else cast(list[int], found)
+        self.local.extend(ids)
+        self.tf.extend(counted.values())
+        self.pairs.append(len(counted))
         self.lengths.append(len(tokens))
-        return found
 
 
 # --- the worker side -----------------------------------------------------------------------
@@ -191,20 +202,31 @@ class PostingsBuilder:
         order, so new terms get global ids in the order `Postings.from_tokens` gives them."""
         lut = np.zeros(len(terms), dtype=np.int32)
         if len(local):
-            distinct, first = np.unique(local, return_index=True)
-            vocab = self.vocab
-            for lid in distinct[np.argsort(first)].tolist():
-                term = terms[lid]
-                gid = vocab.get(term)
-                if gid is None:
-                    gid = vocab[term] = len(vocab)
-                lut[lid] = gid
+            present = np.flatnonzero(np.bincount(local, minlength=len(terms)))
+            names = [terms[i] for i in present.tolist()]
+            found = list(map(self.vocab.get, names))
+            if None in found:
+                self._number_new(terms, local, present[[f is None for f in found]])
+                found = list(map(self.vocab.get, names))
+            lut[present] = np.asarray(found, dtype=np.int32)
         small = len(tf) == 0 or int(tf.max()) < 1 << 16
         self._groups.append(
             (lut[local], tf.astype(np.uint16 if small else np.int32), pairs, self.n_docs)
         )
         self._lengths.append(lengths)
         self.n_docs += len(lengths)
+
+    def _number_new(
+        self, terms: Sequence[str], local: Int32Array, new: npt.NDArray[np.intp]
+    ) -> None:
+        """Global ids for terms not seen before, in order of their first appearance."""
+        is_new = np.zeros(len(terms), dtype=bool)
+        is_new[new] = True
+        stream = local[is_new[local]]
+        distinct, first = np.unique(stream, return_index=True)
+        vocab = self.vocab
+        for lid in distinct[np.argsort(first)].tolist():
+            vocab[terms[lid]] = len(vocab)
 
     def finish(self) -> Postings:
         n_terms = len(self.vocab)
@@ -293,24 +315,28 @@ def _batches(root: Path, paths: list[Path], limit: int) -> list[tuple[str, list[
 
 
 def _results(jobs: list[tuple[str, list[str]]], workers: int) -> Iterator[FileBatch]:
-    if workers <= 1 or len(jobs) <= 1:
-        yield from map(analyze_files, jobs)
-        return
-    # spawn, not fork: the bot may build from a process that already runs threads.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        # A bounded window of jobs in flight keeps finished batches from piling up.
-        pending: deque[Any] = deque()
-        todo = iter(jobs)
-        for job in todo:
-            pending.append(pool.apply_async(analyze_files, (job,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            batch: FileBatch = pending.popleft().get()
-            job_next = next(todo, None)
-            if job_next is not None:
-                pending.append(pool.apply_async(analyze_files, (job_next,)))
-            yield batch
+    done = 0
+    if workers > 1 and len(jobs) > 1:
+        # spawn, not fork: the bot may build from a process that already runs threads.
+        context = multiprocessing.get_context("spawn")
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                # A bounded window of jobs in flight keeps results from piling up.
+                pending: deque[Future[FileBatch]] = deque()
+                todo = iter(jobs)
+                for job in itertools.islice(todo, 2 * workers):
+                    pending.append(pool.submit(analyze_files, job))
+                while pending:
+                    batch = pending.popleft().result()
+                    following = next(todo, None)
+                    if following is not None:
+                        pending.append(pool.submit(analyze_files, following))
+                    done += 1
+                    yield batch
+        except BrokenProcessPool as exc:
+            # E.g. a script without a __main__ guard, which spawned workers cannot import.
+            log.warning("index worker processes failed (%s); continuing in this one", exc)
+    yield from map(analyze_files, jobs[done:])
 
 
 def build_folder(
@@ -340,7 +366,11 @@ def build_folder(
             progress(done, len(paths))
     if builder.n_docs == 0:
         raise CorpusError(f"no readable paragraphs in corpus folder {root}")
-    return FolderBuild(writer.finish(), builder.finish(), counts, dropped, warnings)
+    table = writer.finish()
+    del seen
+    postings = builder.finish()
+    release_free_memory()
+    return FolderBuild(table, postings, counts, dropped, warnings)
 
 
 def _merge(

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.analyze import tokenize
-from retrieval.build import build_folder, count_documents
+from retrieval.build import build_folder, count_documents, release_free_memory
 from retrieval.corpus import Corpus, Passage, corpus_files
 from retrieval.engines import (
     Engine,
@@ -32,7 +32,7 @@ REFERENCE_WEIGHT = 0.5
 
 Progress = Callable[[int, int], None]
 # Postings per slice when computing contributions: bounds the float64 temporaries.
-WEIGHT_CHUNK = 1 << 22
+WEIGHT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ def contributions(
         if not np.array_equal(idf_table(config, part.doc_freq(), n), idf[a:b]):
             return SparseEngine.contributions(postings, config)
         out[lo:hi] = SparseEngine.contributions(part, config)
+    release_free_memory()
     return out
 
 

@@ -1,12 +1,13 @@
 """Passages stored by column: small metadata arrays plus one UTF-8 blob of texts and headings.
 
 A million `Passage` objects cost gigabytes and seconds to load; the table makes one only when
-a caller indexes or iterates it, and on disk the blob and arrays are memory-mapped.
+a caller indexes or iterates it. On disk the arrays are memory-mapped and the texts read on
+demand.
 """
 
 from __future__ import annotations
 
-import mmap
+import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,7 +20,34 @@ from retrieval.corpus import Passage
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
-Blob = bytes | mmap.mmap
+
+
+class FileBlob:
+    """Bytes of an open file, read with pread on demand. Not memory-mapped: the kernel maps
+    64 KB around every faulted page, so a few thousand looked-up passages would make most of
+    the texts resident in this process."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh  # kept open for as long as the table lives
+        self._fd = fh.fileno()
+        self._size = os.fstat(self._fd).st_size
+
+    def __del__(self) -> None:
+        self._fh.close()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, span: slice) -> bytes:
+        start, stop, _ = span.indices(self._size)
+        return os.pread(self._fd, max(stop - start, 0), start) if stop > start else b""
+
+    def copy_to(self, out: IO[bytes], step: int = 1 << 23) -> None:
+        for start in range(0, self._size, step):
+            out.write(os.pread(self._fd, step, start))
+
+
+Blob = bytes | FileBlob
 
 # Column name -> dtype, as saved in the index folder (`passage_<name>.npy`).
 COLUMNS: dict[str, type[np.generic]] = {
@@ -45,7 +73,12 @@ class PassageTable(Sequence[Passage]):
     """Read-only sequence of passages. Passage i's text is blob[offsets[2i]:offsets[2i+1]]
     and its heading runs on to offsets[2i+2]."""
 
-    def __init__(self, files: list[str], columns: dict[str, npt.NDArray[Any]], blob: Blob):
+    def __init__(
+        self,
+        files: list[str],
+        columns: dict[str, npt.NDArray[Any]],
+        blob: Blob,
+    ) -> None:
         self.files = files
         self.columns = columns
         self.blob = blob
@@ -150,18 +183,10 @@ class PassageTable(Sequence[Passage]):
         ]
 
     def write_blob(self, out: IO[bytes]) -> None:
-        view = memoryview(self.blob)
-        step = 1 << 24
-        for start in range(0, len(view), step):
-            out.write(view[start : start + step])
-
-
-def map_blob(fh: IO[bytes]) -> Blob:
-    """The file's bytes, memory-mapped read-only (mmap refuses empty files)."""
-    fh.seek(0, 2)
-    if fh.tell() == 0:
-        return b""
-    return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        if isinstance(self.blob, FileBlob):
+            self.blob.copy_to(out)
+        else:
+            out.write(self.blob)
 
 
 class TableWriter:
@@ -175,7 +200,7 @@ class TableWriter:
         self._reference = bytearray()
         self._offsets = array("q", [0])
         self._size = 0
-        # Open until `finish` maps it; an unlinked file needs no clean-up.
+        # Unlinked at once, so it needs no clean-up; the table keeps it open.
         self._blob: IO[bytes] = tempfile.TemporaryFile(prefix="citebot-texts-")  # noqa: SIM115
 
     def file_id(self, name: str) -> int:
@@ -230,9 +255,7 @@ class TableWriter:
         }
         columns["reference"] = np.frombuffer(bytes(self._reference), dtype=np.bool_).copy()
         columns["offsets"] = np.frombuffer(self._offsets, dtype=np.int64).copy()
-        blob = map_blob(self._blob)
-        self._blob.close()  # the mapping keeps the unlinked file's pages
-        return PassageTable(self._files, columns, blob)
+        return PassageTable(self._files, columns, FileBlob(self._blob))
 
 
 def check_table(files: list[str], columns: dict[str, npt.NDArray[Any]], blob_size: int) -> str:

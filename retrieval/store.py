@@ -25,7 +25,7 @@ from retrieval.analyze import ANALYZER_VERSION
 from retrieval.corpus import corpus_files
 from retrieval.engines import Postings, RankingConfig
 from retrieval.index import BuildStats, Index, Progress
-from retrieval.passages import COLUMNS, PassageTable, check_table, map_blob
+from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +193,10 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
                 raise StaleIndex(f"{name}.npy has shape {arrays[name].shape}, expected {size}")
         vocab_list = json.loads((target / "vocab.json").read_text(encoding="utf-8"))
         files = json.loads((target / "files.json").read_text(encoding="utf-8"))
-        with (target / "texts.bin").open("rb") as fh:
-            blob = map_blob(fh) if mmap else fh.read()
+        if mmap:
+            blob: bytes | FileBlob = FileBlob((target / "texts.bin").open("rb"))
+        else:
+            blob = (target / "texts.bin").read_bytes()
         columns = {name: arrays[f"passage_{name}"] for name in COLUMNS}
         stats = BuildStats(**meta["stats"])
     except StaleIndex:

@@ -13,7 +13,7 @@ from retrieval.build import build_folder
 from retrieval.corpus import Passage, corpus_files, load_corpus
 from retrieval.engines import FloatArray, Postings, RankingConfig, SparseEngine, Variant, top_k
 from retrieval.index import Hit, Index, contributions, passage_tokens
-from retrieval.passages import PassageTable
+from retrieval.passages import FileBlob, PassageTable
 from retrieval.store import load, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def test_saved_passages_load_lazily_and_equal(corpus: Path, tmp_path: Path) -> N
     save(index, tmp_path / "entry", "k")
     loaded = load(tmp_path / "entry", "k", RankingConfig(engine="sparse"))
     assert isinstance(loaded.passages, PassageTable)
-    assert not isinstance(loaded.passages.blob, bytes)  # memory-mapped
+    assert isinstance(loaded.passages.blob, FileBlob)  # read on demand, not loaded
     assert loaded.passages == load_corpus(corpus).passages
     assert loaded.files == index.files
     assert loaded.find("x/101_dupes.txt") == index.find("x/101_dupes.txt")
