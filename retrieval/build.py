@@ -400,42 +400,75 @@ def _merge(
         dropped += scanned.chrome + duplicates
         counts[scanned.name] = len(kept)
         fid = writer.file_id(scanned.name)
-        for ordinal, k in enumerate(kept):
-            b = first + k.block
-            h = -1 if k.heading is None else first + k.heading
-            kept_blocks.append(b)
-            kept_heads.append(h)
-            lo = batch.text_end[b - 1] if b else 0
-            text = batch.text[lo : batch.text_end[b]]
-            heading = b""
-            if h >= 0:
-                hlo = batch.text_end[h - 1] if h else 0
-                raw = batch.text[hlo : batch.text_end[h]].decode("utf-8", "surrogatepass")
-                heading = heading_text(raw).encode("utf-8", "surrogatepass")
-            writer.add_encoded(
-                fid,
-                batch.line_start[h] if h >= 0 else batch.line_start[b],
-                batch.line_end[b],
-                ordinal,
-                text,
-                heading,
-                batch.reference[b],
-            )
+        blocks = [first + k.block for k in kept]
+        heads = [-1 if k.heading is None else first + k.heading for k in kept]
+        kept_blocks.extend(blocks)
+        kept_heads.extend(heads)
+        if all(h < 0 for h in heads):
+            _write_plain(batch, writer, fid, blocks)
+        else:
+            _write_headed(batch, writer, fid, blocks, heads)
         first = last
     if not kept_blocks:
         return dropped
-    blocks = np.asarray(kept_blocks, dtype=np.int64)
+    kept_idx = np.asarray(kept_blocks, dtype=np.int64)
     keep = np.zeros(len(pairs), dtype=bool)
-    keep[blocks] = True
+    keep[kept_idx] = True
     in_kept = np.repeat(keep, pairs)
     local = _ints(c.local)[in_kept]
     tf = _ints(c.tf)[in_kept]
-    kept_pairs = pairs[blocks]
-    lengths = _ints(c.lengths)[blocks]
+    kept_pairs = pairs[kept_idx]
+    lengths = _ints(c.lengths)[kept_idx]
     if any(h >= 0 for h in kept_heads):
         local, tf = _add_headings(batch, kept_blocks, kept_heads, local, tf, kept_pairs, lengths)
     builder.add(c.terms, local, tf, kept_pairs, lengths)
     return dropped
+
+
+def _text(batch: FileBatch, b: int) -> bytes:
+    return batch.text[batch.text_end[b - 1] if b else 0 : batch.text_end[b]]
+
+
+def _write_plain(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int]) -> None:
+    """Passages without headings, written in one go (the common case)."""
+    if not blocks:
+        return
+    lo, hi = blocks[0], blocks[-1]
+    if hi - lo + 1 == len(blocks):  # no block dropped in between: one slice of the texts
+        start = batch.text_end[lo - 1] if lo else 0
+        texts = batch.text[start : batch.text_end[hi]]
+    else:
+        texts = b"".join(_text(batch, b) for b in blocks)
+    ends = np.asarray(batch.text_end, dtype=np.int64)
+    starts = np.concatenate(([0], ends[:-1]))
+    idx = np.asarray(blocks)
+    writer.add_plain(
+        fid,
+        _ints(batch.line_start)[idx],
+        _ints(batch.line_end)[idx],
+        np.asarray(batch.reference, dtype=bool)[idx],
+        texts,
+        ends[idx] - starts[idx],
+    )
+
+
+def _write_headed(
+    batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int], heads: list[int]
+) -> None:
+    for ordinal, (b, h) in enumerate(zip(blocks, heads, strict=True)):
+        heading = b""
+        if h >= 0:
+            raw = _text(batch, h).decode("utf-8", "surrogatepass")
+            heading = heading_text(raw).encode("utf-8", "surrogatepass")
+        writer.add_encoded(
+            fid,
+            batch.line_start[h] if h >= 0 else batch.line_start[b],
+            batch.line_end[b],
+            ordinal,
+            _text(batch, b),
+            heading,
+            batch.reference[b],
+        )
 
 
 def _add_headings(

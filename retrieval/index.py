@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def contributions(
         return SparseEngine.contributions(postings, config)
     n = postings.n_docs
     idf = idf_table(config, postings.doc_freq(), n)
-    out = np.empty(len(postings.docs), dtype=np.float64)
+    parts: list[tuple[int, Postings]] = []
     for a, b in _slices(postings, chunk):
         lo, hi = int(postings.indptr[a]), int(postings.indptr[b])
         part = Postings(
@@ -109,7 +110,16 @@ def contributions(
         )
         if not np.array_equal(idf_table(config, part.doc_freq(), n), idf[a:b]):
             return SparseEngine.contributions(postings, config)
-        out[lo:hi] = SparseEngine.contributions(part, config)
+        parts.append((lo, part))
+    out = np.empty(len(postings.docs), dtype=np.float64)
+
+    def fill(item: tuple[int, Postings]) -> None:
+        lo, part = item
+        out[lo : lo + len(part.docs)] = SparseEngine.contributions(part, config)
+
+    # numpy lets go of the GIL in elementwise work, so slices fill in parallel.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(fill, parts))
     release_free_memory()
     return out
 

@@ -247,6 +247,28 @@ class TableWriter:
         self._size += len(text) + len(heading)
         self._offsets.append(self._size)
 
+    def add_plain(
+        self,
+        file_id: int,
+        line_start: npt.NDArray[np.int32],
+        line_end: npt.NDArray[np.int32],
+        reference: npt.NDArray[np.bool_],
+        texts: bytes,
+        lengths: npt.NDArray[np.int64],
+    ) -> None:
+        """One file's passages without headings: `texts` is their texts back to back."""
+        n = len(lengths)
+        ints = self._ints
+        ints["file"].extend([file_id] * n)
+        ints["line_start"].frombytes(line_start.astype(np.int32).tobytes())
+        ints["line_end"].frombytes(line_end.astype(np.int32).tobytes())
+        ints["ordinal"].extend(range(n))
+        self._reference.extend(reference.astype(np.bool_).tobytes())
+        self._blob.write(texts)
+        ends = self._size + np.cumsum(lengths, dtype=np.int64)
+        self._offsets.frombytes(np.repeat(ends, 2).tobytes())  # each heading is empty
+        self._size += len(texts)
+
     def finish(self) -> PassageTable:
         self._blob.flush()
         columns: dict[str, npt.NDArray[Any]] = {

@@ -8,8 +8,10 @@ log line saying why.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import operator
 import os
 import shutil
 import tempfile
@@ -116,7 +118,9 @@ def save(index: Index, target: Path, key: str) -> None:
         with (tmp / "texts.bin").open("wb") as fh:
             index.passages.write_blob(fh)
         p = index.postings
-        vocab = sorted(p.vocab, key=p.vocab.__getitem__)
+        vocab = list(p.vocab)  # built and loaded in id order; sorted only if not
+        if not all(map(operator.eq, p.vocab.values(), itertools.count())):
+            vocab.sort(key=p.vocab.__getitem__)
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (tmp / "files.json").write_text(
             json.dumps(index.passages.files, ensure_ascii=False), encoding="utf-8"
