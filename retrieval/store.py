@@ -37,6 +37,13 @@ CHUNKER_VERSION = 1
 # restart does not have to read every byte again.
 CONTENT_HASH_LIMIT = 64 * 1024 * 1024
 _READ_SIZE = 1 << 23
+_ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights")
+_OTHER_FILES = ("texts.bin", "vocab.json", "files.json")
+
+
+def _entry_files() -> set[str]:
+    arrays = [*_ARRAYS, *(f"passage_{name}" for name in COLUMNS)]
+    return {f"{name}.npy" for name in arrays} | set(_OTHER_FILES)
 
 
 class StaleIndex(Exception):
@@ -125,7 +132,7 @@ def save(index: Index, target: Path, key: str) -> None:
         (tmp / "files.json").write_text(
             json.dumps(index.passages.files, ensure_ascii=False), encoding="utf-8"
         )
-        names = [f"{name}.npy" for name in arrays] + ["texts.bin", "vocab.json", "files.json"]
+        names = [f"{name}.npy" for name in arrays] + list(_OTHER_FILES)
         meta = {
             "format": FORMAT_VERSION,
             "key": key,
@@ -183,6 +190,8 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
     meta = _read_meta(target, key)
     try:
         expected: dict[str, str] = meta["checksums"]
+        if set(expected) != _entry_files():
+            raise StaleIndex("meta.json does not list the files of this format")
         actual = _checksums(target, list(expected))
         for name, digest in expected.items():
             if actual[name] != digest:

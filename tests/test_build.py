@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from retrieval import build
 from retrieval.build import build_folder
 from retrieval.corpus import Passage, corpus_files, load_corpus
 from retrieval.engines import FloatArray, Postings, RankingConfig, SparseEngine, Variant, top_k
@@ -163,3 +168,42 @@ def test_search_ranks_as_the_dense_ranking(corpus: Path, variant: Variant, k: in
     index = Index.build_folder(corpus, RankingConfig(engine="sparse", variant=variant))
     for question in QUESTIONS:
         assert index.search(question, k) == dense_search(index, question, k)
+
+
+class FlakyPool:
+    """A process pool that runs the first `ok` jobs and then breaks, as a pool whose workers
+    cannot start (or die) does."""
+
+    ok = 2
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.submitted = 0
+
+    def __enter__(self) -> FlakyPool:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[[Any], Any], job: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.submitted += 1
+        if self.submitted <= self.ok:
+            future.set_result(fn(job))
+        else:
+            future.set_exception(BrokenProcessPool("worker died"))
+        return future
+
+
+@pytest.mark.parametrize("ok", [0, 2])
+def test_a_broken_worker_pool_falls_back_to_this_process(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, ok: int
+) -> None:
+    config = RankingConfig(engine="sparse")
+    reference = Index.build(load_corpus(corpus), config)
+    monkeypatch.setattr(FlakyPool, "ok", ok)
+    monkeypatch.setattr(build, "ProcessPoolExecutor", FlakyPool)
+    built = Index.build_folder(corpus, config, workers=2, batch_bytes=1)
+    assert built.passages == reference.passages
+    same_postings(built.postings, reference.postings)
+

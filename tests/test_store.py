@@ -330,3 +330,14 @@ def test_garbled_middle_of_the_texts_is_not_trusted(corpus: Path, cache: Path) -
     result = load_or_build(corpus, CONFIG, cache)
     assert not result.loaded
     assert "checksum" in result.reason
+
+
+def test_meta_json_must_list_every_file(corpus: Path, cache: Path, expected: Results) -> None:
+    target = built(corpus, cache)
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    del meta["checksums"]["weights.npy"]  # would leave the weights unchecked
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert "files" in result.reason
+    assert results(result.index) == expected
