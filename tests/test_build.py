@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval import build
+from retrieval import analyze, build
 from retrieval.build import build_folder
 from retrieval.corpus import Passage, corpus_files, load_corpus
 from retrieval.engines import FloatArray, Postings, RankingConfig, SparseEngine, Variant, top_k
@@ -207,3 +207,24 @@ def test_a_broken_worker_pool_falls_back_to_this_process(
     assert built.passages == reference.passages
     same_postings(built.postings, reference.postings)
 
+
+def uncached_tokenize(text: str) -> list[str]:
+    """The analyzer's definition, without its word cache."""
+    kept = [
+        w.replace("'", "")
+        for w in analyze.words(text)
+        if w not in analyze.STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
+    return list(analyze._stemmer().stemWords(kept))
+
+
+def test_cached_tokens_equal_the_definition(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [p.text for p in load_corpus(SEEDS).passages] + [
+        "It's Bob's 1,000,000 dogs' toys x's's I'm a b c 1 22 3.5 O\u2019Neil's caf\u00e9",
+        "",
+    ]
+    monkeypatch.setattr(analyze, "_TOKEN_CACHE_SIZE", 7)  # cleared again and again
+    analyze._TOKEN_OF.clear()
+    for _ in range(2):  # cold, then with whatever the cache kept
+        assert [analyze.tokenize(t) for t in texts] == [uncached_tokenize(t) for t in texts]
+    assert len(analyze._TOKEN_OF) <= 7 + max(len(analyze.words(t)) for t in texts)
