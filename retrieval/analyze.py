@@ -76,7 +76,10 @@ def _stemmer() -> Stemmer.Stemmer:
 def words(text: str) -> list[str]:
     """Case-folded word and number tokens with possessives removed; stopwords kept."""
     folded = _THOUSANDS.sub("", normalize(text).casefold())
-    return [w[:-2] if w.endswith("'s") else w for w in _TOKEN.findall(folded)]
+    found: list[str] = _TOKEN.findall(folded)
+    if "'s" not in folded:  # then no word ends in it
+        return found
+    return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
 def tokenize(text: str) -> list[str]:
@@ -85,10 +88,8 @@ def tokenize(text: str) -> list[str]:
     cached = list(map(_TOKEN_OF.get, found))
     if None in cached:
         fresh = _index_tokens([w for w, t in zip(found, cached, strict=True) if t is None])
-        tokens = [fresh[w] if t is None else t for w, t in zip(found, cached, strict=True)]
-    else:
-        tokens = cast(list[str], cached)
-    return [t for t in tokens if t != _DROPPED]
+        cached = list(map(fresh.get, found, cached))  # the fresh token, else the cached one
+    return list(filter(_DROPPED.__ne__, cast(list[str], cached)))
 
 
 # Each word's index token is a function of the word alone, and corpora repeat words: caching

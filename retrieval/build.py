@@ -96,8 +96,12 @@ class DocCounts:
         """Count one document's tokens (a Counter keeps first-appearance order)."""
         counted = Counter(tokens)
         found = list(map(self._ids.get, counted))
-        ids = [self.term_id(t) for t in counted] if None in found else cast(list[int], found)
-        self.local.extend(ids)
+        if None in found:  # local ids may be in any order: global ids are given later
+            for term, tid in zip(counted, found, strict=True):
+                if tid is None:
+                    self.term_id(term)
+            found = list(map(self._ids.get, counted))
+        self.local.extend(cast(list[int], found))
         self.tf.extend(counted.values())
         self.pairs.append(len(counted))
         self.lengths.append(len(tokens))
