@@ -10,11 +10,12 @@ import importlib.util
 import json
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from retrieval.corpus import Passage, load_corpus
+from retrieval.passages import PassageTable
 
 KEYS_FILE = "passages.json"
 
@@ -29,9 +30,12 @@ def passage_key(p: Passage) -> list[Any]:
     return [p.file, p.line_start, p.line_end]
 
 
-def _save_keys(cache: Path, passages: list[Passage]) -> None:
+def _save_keys(cache: Path, passages: Sequence[Passage]) -> None:
     cache.mkdir(parents=True, exist_ok=True)
-    keys = [passage_key(p) for p in passages]
+    if isinstance(passages, PassageTable):  # no need to decode a million texts
+        keys: list[Any] = [list(span) for span in passages.spans()]
+    else:
+        keys = [passage_key(p) for p in passages]
     (cache / KEYS_FILE).write_text(json.dumps(keys), encoding="utf-8")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import cast
 
 import Stemmer
 
@@ -51,9 +52,20 @@ STOPWORDS = frozenset(
 )
 
 
+# str.translate with a dict costs ~100 ns a character; a replace per folded character present
+# does the same mapping (single characters to ASCII ones) many times faster.
+_FOLD_PAIRS = tuple((chr(code), str(ascii_)) for code, ascii_ in _FOLD.items())
+
+
 def normalize(text: str) -> str:
     """Unicode-normalise and fold typographic quotes and dashes to plain ASCII ones."""
-    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+    if text.isascii():  # NFKC and the folding leave ASCII text as it is
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    for old, new in _FOLD_PAIRS:
+        if old in text:
+            text = text.replace(old, new)
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -64,15 +76,38 @@ def _stemmer() -> Stemmer.Stemmer:
 def words(text: str) -> list[str]:
     """Case-folded word and number tokens with possessives removed; stopwords kept."""
     folded = _THOUSANDS.sub("", normalize(text).casefold())
-    return [w[:-2] if w.endswith("'s") else w for w in _TOKEN.findall(folded)]
+    found: list[str] = _TOKEN.findall(folded)
+    if "'s" not in folded:  # then no word ends in it
+        return found
+    return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
 def tokenize(text: str) -> list[str]:
     """The index tokens of a text: words without stopwords, stemmed."""
-    kept = [
-        w.replace("'", "")
-        for w in words(text)
-        if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
-    ]
-    return list(_stemmer().stemWords(kept))
+    found = words(text)
+    cached = list(map(_TOKEN_OF.get, found))
+    if None in cached:
+        fresh = _index_tokens([w for w, t in zip(found, cached, strict=True) if t is None])
+        cached = list(map(fresh.get, found, cached))  # the fresh token, else the cached one
+    return list(filter(_DROPPED.__ne__, cast(list[str], cached)))
+
+
+# Each word's index token is a function of the word alone, and corpora repeat words: caching
+# it saves most of the filtering and stemming (a third of indexing time). NUL marks a dropped
+# word; no word contains one.
+_DROPPED = "\0"
+_TOKEN_OF: dict[str, str] = {}
+_TOKEN_CACHE_SIZE = 500_000
+
+
+def _index_tokens(new: list[str]) -> dict[str, str]:
+    distinct = list(dict.fromkeys(new))
+    kept = [w for w in distinct if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    stems = _stemmer().stemWords([w.replace("'", "") for w in kept])
+    fresh = dict.fromkeys(distinct, _DROPPED)
+    fresh.update(zip(kept, stems, strict=True))
+    if len(_TOKEN_OF) + len(fresh) > _TOKEN_CACHE_SIZE:
+        _TOKEN_OF.clear()
+    _TOKEN_OF.update(fresh)
+    return fresh
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,11 @@ class Passage:
 
     def body_for_index(self) -> str:
         """The paragraph without its URLs, which would flood the index with slug words."""
-        return _URL.sub(" ", self.text)
+        return index_body(self.text)
+
+
+def index_body(text: str) -> str:
+    return _URL.sub(" ", text)
 
 
 @dataclass
@@ -223,52 +228,110 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
-def chunk(file: str, text: str, seen: set[str] | None = None) -> tuple[list[Passage], int]:
-    """Passages of one file and how many chrome or duplicate paragraphs were dropped.
+@dataclass(frozen=True)
+class Block:
+    """A paragraph block that is not page chrome, with what the sequential pass needs."""
+
+    line_start: int
+    line_end: int
+    text: str
+    # Digest of the case- and space-folded text: the duplicate test across files. Keeping
+    # digests instead of the texts saves a corpus-sized set on large corpora.
+    key: bytes
+    # A headline followed by a real paragraph: it heads that paragraph if it is kept.
+    headline: bool
+
+    @property
+    def heading(self) -> str:
+        return heading_text(self.text)
+
+
+def heading_text(text: str) -> str:
+    return text.strip().lstrip("#").strip()
+
+
+def dedup_key(text: str) -> bytes:
+    folded = " ".join(normalize(text).casefold().split())
+    return hashlib.blake2b(folded.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def scan(text: str) -> tuple[list[Block], int]:
+    """The non-chrome blocks of one file and how many chrome blocks were dropped. Depends on
+    the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
+    blocks = _blocks(text.splitlines())
+    chrome = [is_chrome(b.text) for b in blocks]
+    out: list[Block] = []
+    for n, block in enumerate(blocks):
+        if chrome[n]:
+            continue
+        headline = (
+            n + 1 < len(blocks)
+            and is_headline(block.text)
+            and not is_headline(blocks[n + 1].text)
+            and not chrome[n + 1]
+        )
+        out.append(
+            Block(block.line_start, block.line_end, block.text, dedup_key(block.text), headline)
+        )
+    return out, len(blocks) - len(out)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One block that becomes a passage, and the headline block heading it, if any."""
+
+    block: int
+    heading: int | None
+
+
+def assemble(
+    keys: Sequence[bytes], headlines: Sequence[bool], seen: set[bytes]
+) -> tuple[list[Kept], int]:
+    """Which of a file's blocks become passages, in order, and how many were duplicates.
 
     A headline is not a passage of its own (a short line of keywords outranks real
     paragraphs in BM25); it heads the paragraph under it, whose span then starts at it.
     """
-    seen = set() if seen is None else seen
-    passages: list[Passage] = []
+    kept: list[Kept] = []
     dropped = 0
-    heading = ""
-    heading_line = 0
-    blocks = _blocks(text.splitlines())
-    for n, block in enumerate(blocks):
-        if is_chrome(block.text):
-            dropped += 1
-            continue
-        key = " ".join(normalize(block.text).casefold().split())
+    heading: int | None = None
+    for n, key in enumerate(keys):
         if key in seen:
             dropped += 1
             continue
-        nxt = blocks[n + 1] if n + 1 < len(blocks) else None
-        if (
-            is_headline(block.text)
-            and nxt is not None
-            and not is_headline(nxt.text)
-            and not is_chrome(nxt.text)
-        ):
-            seen.add(key)
-            heading = block.text.strip().lstrip("#").strip()
-            heading_line = block.line_start
-            continue
         seen.add(key)
-        passages.append(
-            Passage(
-                file=file,
-                # The span includes the headline, so a citation of it lands here.
-                line_start=heading_line if heading else block.line_start,
-                line_end=block.line_end,
-                ordinal=len(passages),
-                text=block.text,
-                heading=heading,
-                reference=is_reference(block.text),
-            )
-        )
-        heading = ""
-    return passages, dropped
+        if headlines[n]:
+            heading = n
+            continue
+        kept.append(Kept(n, heading))
+        heading = None
+    return kept, dropped
+
+
+def make_passage(file: str, ordinal: int, block: Block, head: Block | None) -> Passage:
+    return Passage(
+        file=file,
+        # The span includes the headline, so a citation of it lands here.
+        line_start=head.line_start if head is not None else block.line_start,
+        line_end=block.line_end,
+        ordinal=ordinal,
+        text=block.text,
+        heading=head.heading if head is not None else "",
+        reference=is_reference(block.text),
+    )
+
+
+def chunk(file: str, text: str, seen: set[bytes] | None = None) -> tuple[list[Passage], int]:
+    """Passages of one file and how many chrome or duplicate paragraphs were dropped."""
+    blocks, chrome = scan(text)
+    kept, duplicates = assemble(
+        [b.key for b in blocks], [b.headline for b in blocks], set() if seen is None else seen
+    )
+    passages = [
+        make_passage(file, i, blocks[k.block], None if k.heading is None else blocks[k.heading])
+        for i, k in enumerate(kept)
+    ]
+    return passages, chrome + duplicates
 
 
 def load_corpus(folder: Path | str, files: Iterable[Path] | None = None) -> Corpus:
@@ -278,7 +341,7 @@ def load_corpus(folder: Path | str, files: Iterable[Path] | None = None) -> Corp
     counts: dict[str, int] = {}
     warnings: list[str] = []
     dropped = 0
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     for path in paths:
         text = read_text(path, warnings)
         if text is None:

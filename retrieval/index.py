@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.analyze import tokenize
-from retrieval.corpus import Corpus, Passage, load_corpus
+from retrieval.build import build_folder, count_documents, release_free_memory
+from retrieval.corpus import Corpus, Passage, corpus_files
 from retrieval.engines import (
     Engine,
     FloatArray,
@@ -19,8 +21,10 @@ from retrieval.engines import (
     RankBM25Engine,
     RankingConfig,
     SparseEngine,
+    idf_table,
     top_k,
 )
+from retrieval.passages import PassageTable
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 REFERENCE_WEIGHT = 0.5
 
 Progress = Callable[[int, int], None]
+# Postings per slice when computing contributions: bounds the float64 temporaries.
+WEIGHT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,21 +76,71 @@ class BuildStats:
     warnings: list[str] = field(default_factory=list)
 
 
+def _slices(postings: Postings, size: int) -> Iterator[tuple[int, int]]:
+    """Term ranges [a, b) holding about `size` postings each (a frequent term alone)."""
+    indptr = postings.indptr
+    n_terms = len(indptr) - 1
+    a = 0
+    while a < n_terms:
+        b = int(np.searchsorted(indptr, indptr[a] + size, side="right")) - 1
+        b = min(max(b, a + 1), n_terms)
+        yield a, b
+        a = b
+
+
+def contributions(
+    postings: Postings, config: RankingConfig, chunk: int = WEIGHT_CHUNK
+) -> FloatArray:
+    """`SparseEngine.contributions`, computed a slice of terms at a time so its float64
+    temporaries stay small. Each slice is the same computation on fewer postings; a slice
+    whose idf would differ (Okapi's floor uses the mean idf) sends it all to one call."""
+    if len(postings.docs) <= chunk:
+        return SparseEngine.contributions(postings, config)
+    n = postings.n_docs
+    idf = idf_table(config, postings.doc_freq(), n)
+    parts: list[tuple[int, Postings]] = []
+    for a, b in _slices(postings, chunk):
+        lo, hi = int(postings.indptr[a]), int(postings.indptr[b])
+        part = Postings(
+            vocab={},
+            indptr=postings.indptr[a : b + 1] - lo,
+            docs=postings.docs[lo:hi],
+            tf=postings.tf[lo:hi],
+            doc_len=postings.doc_len,
+        )
+        if not np.array_equal(idf_table(config, part.doc_freq(), n), idf[a:b]):
+            return SparseEngine.contributions(postings, config)
+        parts.append((lo, part))
+    out = np.empty(len(postings.docs), dtype=np.float64)
+
+    def fill(item: tuple[int, Postings]) -> None:
+        lo, part = item
+        out[lo : lo + len(part.docs)] = SparseEngine.contributions(part, config)
+
+    # numpy lets go of the GIL in elementwise work, so slices fill in parallel.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(fill, parts))
+    release_free_memory()
+    return out
+
+
 class Index:
     def __init__(
         self,
-        passages: list[Passage],
+        passages: Sequence[Passage],
         postings: Postings,
         config: RankingConfig,
         weights: FloatArray | None = None,
         stats: BuildStats | None = None,
     ) -> None:
-        self.passages = passages
+        self.passages = (
+            passages if isinstance(passages, PassageTable) else PassageTable.from_passages(passages)
+        )
         self.postings = postings
         self.config = config
         self.stats = stats or BuildStats()
         if weights is None:
-            weights = SparseEngine.contributions(postings, config)
+            weights = contributions(postings, config)
         self.weights = weights
         self.sparse = SparseEngine(postings, config, weights)
         self.engine: Engine = (
@@ -94,8 +150,8 @@ class Index:
         )
         self.idf = self.sparse.idf
         self.max_idf = float(self.idf.max()) if len(self.idf) else 1.0
-        self._boost = np.array([REFERENCE_WEIGHT if p.reference else 1.0 for p in passages])
-        self.files = sorted({p.file for p in passages})
+        self._boost = np.where(self.passages.reference, REFERENCE_WEIGHT, 1.0)
+        self.files = self.passages.present_files()
         self._terms_cache: dict[int, frozenset[str]] = {}
 
     @classmethod
@@ -103,13 +159,15 @@ class Index:
         cls, corpus: Corpus, config: RankingConfig, progress: Progress | None = None
     ) -> Index:
         started = time.perf_counter()
-        docs: list[list[str]] = []
         total = len(corpus.passages)
-        for i, passage in enumerate(corpus.passages):
-            docs.append(passage_tokens(passage))
-            if progress is not None and (i % 2000 == 0 or i + 1 == total):
-                progress(i + 1, total)
-        postings = Postings.from_tokens(docs)
+
+        def tokens() -> Iterator[list[str]]:
+            for i, passage in enumerate(corpus.passages):
+                yield passage_tokens(passage)
+                if progress is not None and (i % 2000 == 0 or i + 1 == total):
+                    progress(i + 1, total)
+
+        postings = count_documents(tokens())
         stats = BuildStats(
             files=len(corpus.files),
             passages=total,
@@ -122,8 +180,37 @@ class Index:
         return index
 
     @classmethod
+    def build_folder(
+        cls,
+        folder: Path | str,
+        config: RankingConfig,
+        progress: Progress | None = None,
+        workers: int | None = None,
+        batch_bytes: int | None = None,
+    ) -> Index:
+        """`build(load_corpus(folder))` without a Passage object per paragraph, the files
+        analysed in `workers` processes (default: by corpus size)."""
+        started = time.perf_counter()
+        root = Path(folder)
+        built = build_folder(
+            root, corpus_files(root), progress, workers, *([batch_bytes] if batch_bytes else [])
+        )
+        for warning in built.warnings:
+            log.warning(warning)
+        stats = BuildStats(
+            files=len(built.files),
+            passages=len(built.table),
+            dropped=built.dropped,
+            vocabulary=len(built.postings.vocab),
+            warnings=built.warnings,
+        )
+        index = cls(built.table, built.postings, config, stats=stats)
+        stats.seconds = time.perf_counter() - started
+        return index
+
+    @classmethod
     def from_folder(cls, folder: Path | str, config: RankingConfig | None = None) -> Index:
-        return cls.build(load_corpus(folder), config or RankingConfig())
+        return cls.build_folder(folder, config or RankingConfig())
 
     def with_engine(self, config: RankingConfig) -> Index:
         """The same passages and postings scored by another engine (same variant)."""
@@ -151,14 +238,20 @@ class Index:
         terms = self.terms(question) if isinstance(question, str) else question
         if not terms.known:
             return []
-        scores = self.scores(terms)
-        # BM25+ credits every passage a little for each query term; only real matches count.
-        matched = np.zeros(len(scores), dtype=bool)
+        raw = self.engine.scores(terms.known)
+        # BM25+ credits every passage a little for each query term; only real matches count,
+        # so only they are boosted and ranked (ties still go to the lower index).
+        matched = np.zeros(len(raw), dtype=bool)
         p = self.postings
         for t in terms.known:
             matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
-        ranked = top_k(np.where(matched, scores, -np.inf), k)
-        return [Hit(self.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]
+        candidates = np.flatnonzero(matched)
+        scores = raw[candidates] * self._boost[candidates]
+        best = top_k(scores, k)
+        return [
+            Hit(self.passages[int(i)], float(s), int(i))
+            for i, s in zip(candidates[best].tolist(), scores[best].tolist(), strict=True)
+        ]
 
     def passage_terms(self, i: int) -> frozenset[str]:
         found = self._terms_cache.get(i)
@@ -167,4 +260,4 @@ class Index:
         return found
 
     def find(self, file: str) -> list[Passage]:
-        return [p for p in self.passages if p.file == file]
+        return [self.passages[i] for i in self.passages.indices_of(file)]

@@ -8,21 +8,26 @@ log line saying why.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import operator
 import os
 import shutil
 import tempfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from retrieval.analyze import ANALYZER_VERSION
-from retrieval.corpus import Passage, corpus_files, load_corpus
+from retrieval.corpus import corpus_files
 from retrieval.engines import Postings, RankingConfig
 from retrieval.index import BuildStats, Index, Progress
+from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,16 @@ _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights")
 # Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
 # restart does not have to read every byte again.
 CONTENT_HASH_LIMIT = 64 * 1024 * 1024
+_READ_SIZE = 1 << 23
+# Format 3: passage table, CRC-32 of every file. (Set apart from the line above only so this
+# branch merges without conflict with a CHUNKER_VERSION bump; fold it in after merging.)
+FORMAT_VERSION = 3
+_OTHER_FILES = ("texts.bin", "vocab.json", "files.json")
+
+
+def _entry_files() -> set[str]:
+    arrays = [*_ARRAYS, *(f"passage_{name}" for name in COLUMNS)]
+    return {f"{name}.npy" for name in arrays} | set(_OTHER_FILES)
 
 
 class StaleIndex(Exception):
@@ -62,9 +77,23 @@ def cache_dir_for(cache_root: Path, folder: Path) -> Path:
     return cache_root / f"index-{name}"
 
 
-def _file_digest(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
+def _crc(path: Path) -> str:
+    """CRC-32 of a file, read in chunks so the file never sits in this process's memory.
+    zlib releases the GIL while it hashes, so files are checked in parallel threads."""
+    crc = 0
+    buf = bytearray(_READ_SIZE)
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            crc = zlib.crc32(view[:n], crc)
+    return f"{crc:08x}:{path.stat().st_size}"
+
+
+def _checksums(folder: Path, names: list[str]) -> dict[str, str]:
+    # Largest first, so the threads finish together.
+    names = sorted(names, key=lambda name: -(folder / name).stat().st_size)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return dict(zip(names, pool.map(lambda name: _crc(folder / name), names), strict=True))
 
 
 @dataclass(frozen=True)
@@ -74,35 +103,46 @@ class LoadResult:
     reason: str
 
 
+def _arrays(index: Index) -> dict[str, np.ndarray[Any, Any]]:
+    p = index.postings
+    arrays: dict[str, np.ndarray[Any, Any]] = {
+        "indptr": p.indptr,
+        "docs": p.docs,
+        "tf": p.tf,
+        "doc_len": p.doc_len,
+        "weights": index.weights,
+    }
+    for name, column in index.passages.columns.items():
+        arrays[f"passage_{name}"] = column
+    return arrays
+
+
 def save(index: Index, target: Path, key: str) -> None:
     """Write atomically: a half-written entry is never seen under the final name."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        p = index.postings
-        arrays: dict[str, np.ndarray[Any, Any]] = {
-            "indptr": p.indptr,
-            "docs": p.docs,
-            "tf": p.tf,
-            "doc_len": p.doc_len,
-            "weights": index.weights,
-        }
+        arrays = _arrays(index)
         for name, arr in arrays.items():
             np.save(tmp / f"{name}.npy", arr)
-        with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
-            for passage in index.passages:
-                fh.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
-        vocab = sorted(p.vocab, key=p.vocab.__getitem__)
+        with (tmp / "texts.bin").open("wb") as fh:
+            index.passages.write_blob(fh)
+        p = index.postings
+        vocab = list(p.vocab)  # built and loaded in id order; sorted only if not
+        if not all(map(operator.eq, p.vocab.values(), itertools.count())):
+            vocab.sort(key=p.vocab.__getitem__)
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (tmp / "files.json").write_text(
+            json.dumps(index.passages.files, ensure_ascii=False), encoding="utf-8"
+        )
+        names = [f"{name}.npy" for name in arrays] + list(_OTHER_FILES)
         meta = {
             "format": FORMAT_VERSION,
             "key": key,
             "config": asdict(index.config),
             "stats": asdict(index.stats),
             "sizes": {name: int(arr.shape[0]) for name, arr in arrays.items()},
-            "checksums": {
-                name: _file_digest(tmp / name) for name in ("passages.jsonl", "vocab.json")
-            },
+            "checksums": _checksums(tmp, names),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if target.exists():
@@ -113,8 +153,7 @@ def save(index: Index, target: Path, key: str) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> Index:
-    """Load a cache entry or raise StaleIndex saying why it cannot be used."""
+def _read_meta(target: Path, key: str) -> dict[str, Any]:
     meta_path = target / "meta.json"
     if not meta_path.exists():
         raise StaleIndex("no index on disk yet")
@@ -128,39 +167,76 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         raise StaleIndex(f"index format {meta.get('format')} is not {FORMAT_VERSION}")
     if meta.get("key") != key:
         raise StaleIndex("corpus files or ranking settings changed")
+    return meta
+
+
+def _check_postings(postings: Postings, weights: np.ndarray[Any, Any]) -> str:
+    """Why the arrays cannot be a postings table, or "" (O(terms) checks; the content is
+    covered by the checksums)."""
+    indptr = postings.indptr
+    nnz = len(postings.docs)
+    if len(postings.tf) != nnz or len(weights) != nnz:
+        return "postings arrays differ in length"
+    if len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != nnz:
+        return "postings offsets do not span the postings"
+    if bool(np.any(np.diff(indptr) < 0)):
+        return "postings offsets are not increasing"
+    return ""
+
+
+def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> Index:
+    """Load a cache entry or raise StaleIndex saying why it cannot be used.
+
+    Every file is checked against the CRC-32 and size written at save (about a second per
+    2 GB, in parallel threads), so garbled data is never trusted, whatever its shape.
+    """
+    meta = _read_meta(target, key)
     try:
-        for name, digest in meta["checksums"].items():
-            if _file_digest(target / name) != digest:
+        expected: dict[str, str] = meta["checksums"]
+        if set(expected) != _entry_files():
+            raise StaleIndex("meta.json does not list the files of this format")
+        actual = _checksums(target, list(expected))
+        for name, digest in expected.items():
+            if actual[name] != digest:
                 raise StaleIndex(f"{name} does not match its checksum")
+        mode: Literal["r"] | None = "r" if mmap else None
         arrays = {
-            name: np.load(target / f"{name}.npy", mmap_mode="r" if mmap else None)
-            for name in _ARRAYS
+            name: np.load(target / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+            for name in meta["sizes"]
         }
         for name, size in meta["sizes"].items():
             if arrays[name].shape != (size,):
                 raise StaleIndex(f"{name}.npy has shape {arrays[name].shape}, expected {size}")
         vocab_list = json.loads((target / "vocab.json").read_text(encoding="utf-8"))
-        passages = [
-            Passage(**json.loads(line))
-            for line in (target / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-        ]
+        files = json.loads((target / "files.json").read_text(encoding="utf-8"))
+        if mmap:
+            blob: bytes | FileBlob = FileBlob((target / "texts.bin").open("rb"))
+        else:
+            blob = (target / "texts.bin").read_bytes()
+        columns = {name: arrays[f"passage_{name}"] for name in COLUMNS}
         stats = BuildStats(**meta["stats"])
     except StaleIndex:
         raise
     except Exception as exc:  # numpy raises EOFError, SyntaxError... on a garbled file
         raise StaleIndex(f"corrupt index files ({type(exc).__name__}: {exc})") from exc
-    if len(passages) != arrays["doc_len"].shape[0] or len(vocab_list) + 1 != len(
+    problem = check_table(files, columns, len(blob))
+    if problem:
+        raise StaleIndex(problem)
+    if len(columns["file"]) != arrays["doc_len"].shape[0] or len(vocab_list) + 1 != len(
         arrays["indptr"]
     ):
         raise StaleIndex("passages, vocabulary and arrays disagree in size")
     postings = Postings(
-        vocab={term: i for i, term in enumerate(vocab_list)},
+        vocab=dict(zip(vocab_list, range(len(vocab_list)), strict=True)),
         indptr=arrays["indptr"],
         docs=arrays["docs"],
         tf=arrays["tf"],
         doc_len=arrays["doc_len"],
     )
-    return Index(passages, postings, config, arrays["weights"], stats)
+    problem = _check_postings(postings, arrays["weights"])
+    if problem:
+        raise StaleIndex(problem)
+    return Index(PassageTable(files, columns, blob), postings, config, arrays["weights"], stats)
 
 
 def load_or_build(
@@ -172,7 +248,7 @@ def load_or_build(
     """The index for a corpus folder: from the cache when it is valid, else built (and saved)."""
     root = Path(folder)
     if cache_root is None:
-        return LoadResult(Index.build(load_corpus(root), config, progress), False, "cache off")
+        return LoadResult(Index.build_folder(root, config, progress), False, "cache off")
     key = corpus_key(root, config)
     target = cache_dir_for(cache_root, root)
     try:
@@ -181,7 +257,7 @@ def load_or_build(
     except StaleIndex as exc:
         reason = str(exc)
         log.info("building the index for %s: %s", root, reason)
-    index = Index.build(load_corpus(root), config, progress)
+    index = Index.build_folder(root, config, progress)
     try:
         save(index, target, key)
     except OSError as exc:

@@ -12,6 +12,7 @@ import pytest
 
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from retrieval.passages import COLUMNS, PassageTable
 from retrieval.store import FORMAT_VERSION, cache_dir_for, corpus_key, load, load_or_build, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,14 @@ QUESTIONS = [
     "Google drops Scale AI",
     "VentureBeat",
 ]
-ARRAYS = ["indptr", "docs", "tf", "doc_len", "weights"]
+ARRAYS = [
+    "indptr",
+    "docs",
+    "tf",
+    "doc_len",
+    "weights",
+    *[f"passage_{name}" for name in COLUMNS],
+]
 
 Results = list[list[tuple[str, int, int, float]]]
 
@@ -73,6 +81,7 @@ def test_round_trip_gives_the_same_results(corpus: Path, cache: Path, expected: 
     assert results(first.index) == expected
     assert results(second.index) == expected
     assert second.index.passages == first.index.passages
+    assert isinstance(second.index.passages, PassageTable)
     assert second.index.postings.vocab == first.index.postings.vocab
     assert second.index.stats.passages == first.index.stats.passages
 
@@ -202,11 +211,14 @@ DETECTED: list[tuple[str, Corruption]] = [
     ("meta.json", not_json),
     ("meta.json", binary),
     ("meta.json", empty),
-    ("passages.jsonl", rename_droege),
-    ("passages.jsonl", drop_a_line),
-    ("passages.jsonl", truncate_half),
+    ("texts.bin", rename_droege),
+    ("texts.bin", drop_a_line),
+    ("texts.bin", truncate_half),
+    ("texts.bin", empty),
     ("vocab.json", truncate_half),
     ("vocab.json", binary),
+    ("files.json", not_json),
+    ("files.json", binary),
 ]
 
 
@@ -235,7 +247,10 @@ def test_corrupt_cache_is_rebuilt(
     corrupt_and_reload(corpus, cache, name, corruption, expected)
 
 
-@pytest.mark.parametrize("name", ["passages.jsonl", "vocab.json", "weights.npy", "meta.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["texts.bin", "vocab.json", "files.json", "weights.npy", "passage_offsets.npy", "meta.json"],
+)
 def test_missing_cache_file_is_rebuilt(
     corpus: Path, cache: Path, expected: Results, name: str
 ) -> None:
@@ -246,12 +261,6 @@ def test_missing_cache_file_is_rebuilt(
     assert results(result.index) == expected
 
 
-@pytest.mark.xfail(
-    reason="store.load: the .npy arrays have no checksum (meta.json checks only passages.jsonl "
-    "and vocab.json), so garbled array data of the right shape is loaded and trusted: wrong "
-    "scores, empty results or IndexError at query time",
-    strict=True,
-)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("array", ARRAYS)
 def test_garbled_array_data_is_not_trusted(
@@ -290,4 +299,45 @@ def test_meta_json_that_is_not_an_object_is_rebuilt(
     (target / "meta.json").write_text(content, encoding="utf-8")
     result = load_or_build(corpus, CONFIG, cache)
     assert not result.loaded
+    assert results(result.index) == expected
+
+
+def test_old_format_entry_is_rebuilt_with_a_log_line(
+    corpus: Path, cache: Path, expected: Results, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder written by format 2 (passages.jsonl, no checksums of the arrays)."""
+    target = entry(cache, corpus)
+    target.mkdir(parents=True)
+    meta = {"format": 2, "key": corpus_key(corpus, CONFIG), "checksums": {}, "sizes": {}}
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    (target / "passages.jsonl").write_text("{}\n", encoding="utf-8")
+    with caplog.at_level("INFO", logger="retrieval.store"):
+        result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert result.reason == f"index format 2 is not {FORMAT_VERSION}"
+    assert any("index format 2" in r.getMessage() for r in caplog.records)
+    assert results(result.index) == expected
+    assert not (target / "passages.jsonl").exists()
+    assert load_or_build(corpus, CONFIG, cache).loaded
+
+
+def test_garbled_middle_of_the_texts_is_not_trusted(corpus: Path, cache: Path) -> None:
+    target = built(corpus, cache)
+    path = target / "texts.bin"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, same size, still valid UTF-8
+    path.write_bytes(bytes(data))
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert "checksum" in result.reason
+
+
+def test_meta_json_must_list_every_file(corpus: Path, cache: Path, expected: Results) -> None:
+    target = built(corpus, cache)
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    del meta["checksums"]["weights.npy"]  # would leave the weights unchecked
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert "files" in result.reason
     assert results(result.index) == expected

@@ -1,0 +1,534 @@
+"""Building the postings and passage table of a corpus folder, in worker processes when large.
+
+Workers scan and tokenize groups of files (`analyze_files`), each returning compact arrays with
+term ids local to the group. The parent applies the order-dependent steps in corpus order:
+duplicate paragraphs across files, headlines, global term ids (numbered by first appearance, as
+`Postings.from_tokens` numbers them), and places the postings term-major without ever holding
+a Python object per token.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import logging
+import multiprocessing
+import os
+from array import array
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.analyze import tokenize
+from retrieval.corpus import (
+    CorpusError,
+    assemble,
+    heading_text,
+    index_body,
+    is_reference,
+    read_text,
+    scan,
+)
+from retrieval.engines import Postings
+from retrieval.passages import PassageTable, TableWriter
+
+log = logging.getLogger(__name__)
+
+Int32Array = npt.NDArray[np.int32]
+Progress = Callable[[int, int], None]
+
+# Corpora from this many bytes are analysed in worker processes; below, start-up costs more.
+PARALLEL_FROM_BYTES = 32 * 1024 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
+KEY_SIZE = 16
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps the pages of the many small arrays
+    the build frees, so without this the peak RSS is the sum of the build's phases."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    libc.malloc_trim(0)
+
+
+def default_workers(total_bytes: int) -> int:
+    if total_bytes < PARALLEL_FROM_BYTES:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+# --- counting tokens -----------------------------------------------------------------------
+
+
+@dataclass
+class DocCounts:
+    """Documents as (term, tf) pairs, each document's terms in order of first appearance.
+    Term ids index `terms`, a vocabulary local to the group of documents."""
+
+    terms: list[str] = field(default_factory=list)
+    local: array[int] = field(default_factory=lambda: array("i"))
+    tf: array[int] = field(default_factory=lambda: array("i"))
+    pairs: array[int] = field(default_factory=lambda: array("i"))
+    lengths: array[int] = field(default_factory=lambda: array("i"))
+    _ids: dict[str, int] = field(default_factory=dict)
+
+    def term_id(self, term: str) -> int:
+        tid = self._ids.get(term)
+        if tid is None:
+            tid = self._ids[term] = len(self.terms)
+            self.terms.append(term)
+        return tid
+
+    def add(self, tokens: list[str]) -> None:
+        """Count one document's tokens (a Counter keeps first-appearance order)."""
+        counted = Counter(tokens)
+        found = list(map(self._ids.get, counted))
+        if None in found:  # local ids may be in any order: global ids are given later
+            for term, tid in zip(counted, found, strict=True):
+                if tid is None:
+                    self.term_id(term)
+            found = list(map(self._ids.get, counted))
+        self.local.extend(cast(list[int], found))
+        self.tf.extend(counted.values())
+        self.pairs.append(len(counted))
+        self.lengths.append(len(tokens))
+
+
+# --- the worker side -----------------------------------------------------------------------
+
+
+@dataclass
+class FileScan:
+    name: str
+    blocks: int
+    chrome: int
+    readable: bool
+
+
+@dataclass
+class FileBatch:
+    """One group of files, scanned and tokenized. Per block (non-chrome paragraph) arrays;
+    a headline block also carries its heading's distinct tokens (`heads`)."""
+
+    files: list[FileScan]
+    warnings: list[str]
+    counts: DocCounts
+    keys: bytes
+    headline: list[bool]
+    reference: list[bool]
+    line_start: array[int]
+    line_end: array[int]
+    text: bytes
+    text_end: array[int]
+    heads: array[int]
+    head_end: array[int]
+
+
+def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
+    root, names = job
+    warnings: list[str] = []
+    counts = DocCounts()
+    files: list[FileScan] = []
+    keys: list[bytes] = []
+    headline: list[bool] = []
+    reference: list[bool] = []
+    line_start, line_end = array("i"), array("i")
+    texts: list[bytes] = []
+    text_end = array("q")
+    heads, head_end = array("i"), array("i")
+    size = 0
+    for name in names:
+        text = read_text(Path(root) / name, warnings)
+        if text is None:
+            files.append(FileScan(name, 0, 0, False))
+            continue
+        blocks, chrome = scan(text)
+        files.append(FileScan(name, len(blocks), chrome, True))
+        for block in blocks:
+            keys.append(block.key)
+            headline.append(block.headline)
+            reference.append(is_reference(block.text))
+            line_start.append(block.line_start)
+            line_end.append(block.line_end)
+            encoded = block.text.encode("utf-8", "surrogatepass")
+            texts.append(encoded)
+            size += len(encoded)
+            text_end.append(size)
+            counts.add(tokenize(index_body(block.text)))
+            if block.headline:
+                heads.extend(counts.term_id(t) for t in dict.fromkeys(tokenize(block.heading)))
+            head_end.append(len(heads))
+    return FileBatch(
+        files, warnings, counts, b"".join(keys), headline, reference, line_start, line_end,
+        b"".join(texts), text_end, heads, head_end,
+    )
+
+
+# --- the parent side -----------------------------------------------------------------------
+
+
+def _ints(values: array[int] | list[int]) -> Int32Array:
+    return np.asarray(values, dtype=np.int32)
+
+
+class PostingsBuilder:
+    """Collects documents' (term, tf) pairs group by group; `finish` lays them out term-major
+    (documents ascending within a term) with one sort per group."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.n_docs = 0
+        self._groups: list[tuple[Int32Array, npt.NDArray[Any], Int32Array, int]] = []
+        self._lengths: list[Int32Array] = []
+
+    def add(
+        self,
+        terms: Sequence[str],
+        local: Int32Array,
+        tf: Int32Array,
+        pairs: Int32Array,
+        lengths: Int32Array,
+    ) -> None:
+        """Documents in order; `local` ids index `terms`, per document in first-appearance
+        order, so new terms get global ids in the order `Postings.from_tokens` gives them."""
+        lut = np.zeros(len(terms), dtype=np.int32)
+        if len(local):
+            present = np.flatnonzero(np.bincount(local, minlength=len(terms)))
+            names = [terms[i] for i in present.tolist()]
+            found = list(map(self.vocab.get, names))
+            if None in found:
+                self._number_new(terms, local, present[[f is None for f in found]])
+                found = list(map(self.vocab.get, names))
+            lut[present] = np.asarray(found, dtype=np.int32)
+        small = len(tf) == 0 or int(tf.max()) < 1 << 16
+        self._groups.append(
+            (lut[local], tf.astype(np.uint16 if small else np.int32), pairs, self.n_docs)
+        )
+        self._lengths.append(lengths)
+        self.n_docs += len(lengths)
+
+    def _number_new(
+        self, terms: Sequence[str], local: Int32Array, new: npt.NDArray[np.intp]
+    ) -> None:
+        """Global ids for terms not seen before, in order of their first appearance."""
+        is_new = np.zeros(len(terms), dtype=bool)
+        is_new[new] = True
+        stream = local[is_new[local]]
+        distinct, first = np.unique(stream, return_index=True)
+        vocab = self.vocab
+        for lid in distinct[np.argsort(first)].tolist():
+            vocab[terms[lid]] = len(vocab)
+
+    def finish(self) -> Postings:
+        n_terms = len(self.vocab)
+        counts = np.zeros(n_terms, dtype=np.int64)
+        for terms, _, _, _ in self._groups:
+            counts += np.bincount(terms, minlength=n_terms)
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        nnz = int(indptr[-1])
+        docs = np.empty(nnz, dtype=np.int32)
+        tf = np.empty(nnz, dtype=np.int32)
+        cursor = indptr[:-1].copy()
+        groups, self._groups = self._groups, []
+        groups.reverse()
+        while groups:  # popped one by one so each group's memory goes once it is placed
+            _place(*groups.pop(), cursor, docs, tf)
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
+        return Postings(self.vocab, indptr, docs, tf, lengths.astype(np.int32))
+
+
+def _place(
+    terms: Int32Array,
+    tf_in: npt.NDArray[Any],
+    pairs: Int32Array,
+    first_doc: int,
+    cursor: npt.NDArray[np.int64],
+    docs: Int32Array,
+    tf: Int32Array,
+) -> None:
+    m = len(terms)
+    if m == 0:
+        return
+    local_doc = np.repeat(np.arange(len(pairs), dtype=np.int64), pairs)
+    span = max(len(pairs), 1)
+    top = int(tf_in.max()) + 1
+    if (int(terms.max()) + 1) * span * top < 1 << 62:
+        # One packed key per pair: a plain integer sort (fast) instead of an argsort.
+        key = (terms.astype(np.int64) * span + local_doc) * top + tf_in
+        key.sort()
+        tf_sorted = key % top
+        key //= top
+        doc_sorted = key % span + first_doc
+        term_sorted = key // span
+    else:
+        order = np.lexsort((local_doc, terms))
+        tf_sorted, term_sorted = tf_in[order], terms[order].astype(np.int64)
+        doc_sorted = local_doc[order] + first_doc
+    starts = np.flatnonzero(np.r_[True, term_sorted[1:] != term_sorted[:-1]])
+    run = np.diff(np.r_[starts, m])
+    rank = np.arange(m) - np.repeat(starts, run)
+    dest = cursor[term_sorted] + rank
+    docs[dest] = doc_sorted
+    tf[dest] = tf_sorted
+    cursor[term_sorted[starts]] += run
+
+
+@dataclass
+class FolderBuild:
+    table: PassageTable
+    postings: Postings
+    files: dict[str, int]
+    dropped: int
+    warnings: list[str]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read_text reports it
+
+
+def _batches(root: Path, paths: list[Path], limit: int) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    names: list[str] = []
+    size = 0
+    for path in paths:
+        names.append(path.relative_to(root).as_posix())
+        size += _size(path)
+        if size >= limit:
+            out.append((str(root), names))
+            names, size = [], 0
+    if names:
+        out.append((str(root), names))
+    return out
+
+
+def _results(jobs: list[tuple[str, list[str]]], workers: int) -> Iterator[FileBatch]:
+    done = 0
+    if workers > 1 and len(jobs) > 1:
+        # spawn, not fork: the bot may build from a process that already runs threads.
+        context = multiprocessing.get_context("spawn")
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                # A bounded window of jobs in flight keeps results from piling up.
+                pending: deque[Future[FileBatch]] = deque()
+                todo = iter(jobs)
+                for job in itertools.islice(todo, 2 * workers):
+                    pending.append(pool.submit(analyze_files, job))
+                while pending:
+                    batch = pending.popleft().result()
+                    following = next(todo, None)
+                    if following is not None:
+                        pending.append(pool.submit(analyze_files, following))
+                    done += 1
+                    yield batch
+        except BrokenProcessPool as exc:
+            # E.g. a script without a __main__ guard, which spawned workers cannot import.
+            log.warning("index worker processes failed (%s); continuing in this one", exc)
+    yield from map(analyze_files, jobs[done:])
+
+
+def build_folder(
+    root: Path,
+    paths: list[Path],
+    progress: Progress | None = None,
+    workers: int | None = None,
+    batch_bytes: int = BATCH_BYTES,
+) -> FolderBuild:
+    """The passages and postings `load_corpus` + `Index.build` would give, built in
+    `workers` processes (default: by corpus size)."""
+    jobs = _batches(root, paths, batch_bytes)
+    if workers is None:
+        workers = default_workers(sum(_size(path) for path in paths))
+    builder = PostingsBuilder()
+    writer = TableWriter()
+    seen: set[bytes] = set()
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    dropped = 0
+    done = 0
+    for batch in _results(jobs, workers):
+        dropped += _merge(batch, builder, writer, seen, counts)
+        warnings.extend(batch.warnings)
+        done += len(batch.files)
+        if progress is not None:
+            progress(done, len(paths))
+    if builder.n_docs == 0:
+        raise CorpusError(f"no readable paragraphs in corpus folder {root}")
+    table = writer.finish()
+    del seen
+    postings = builder.finish()
+    release_free_memory()
+    return FolderBuild(table, postings, counts, dropped, warnings)
+
+
+def _merge(
+    batch: FileBatch,
+    builder: PostingsBuilder,
+    writer: TableWriter,
+    seen: set[bytes],
+    counts: dict[str, int],
+) -> int:
+    """Apply one batch in corpus order; returns how many blocks it dropped."""
+    c = batch.counts
+    pairs = _ints(c.pairs)
+    keys = batch.keys
+    kept_blocks: list[int] = []
+    kept_heads: list[int] = []
+    dropped = 0
+    first = 0
+    for scanned in batch.files:
+        if not scanned.readable:
+            continue
+        last = first + scanned.blocks
+        kept, duplicates = assemble(
+            [keys[KEY_SIZE * b : KEY_SIZE * (b + 1)] for b in range(first, last)],
+            batch.headline[first:last],
+            seen,
+        )
+        dropped += scanned.chrome + duplicates
+        counts[scanned.name] = len(kept)
+        fid = writer.file_id(scanned.name)
+        blocks = [first + k.block for k in kept]
+        heads = [-1 if k.heading is None else first + k.heading for k in kept]
+        kept_blocks.extend(blocks)
+        kept_heads.extend(heads)
+        if all(h < 0 for h in heads):
+            _write_plain(batch, writer, fid, blocks)
+        else:
+            _write_headed(batch, writer, fid, blocks, heads)
+        first = last
+    if not kept_blocks:
+        return dropped
+    kept_idx = np.asarray(kept_blocks, dtype=np.int64)
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[kept_idx] = True
+    in_kept = np.repeat(keep, pairs)
+    local = _ints(c.local)[in_kept]
+    tf = _ints(c.tf)[in_kept]
+    kept_pairs = pairs[kept_idx]
+    lengths = _ints(c.lengths)[kept_idx]
+    if any(h >= 0 for h in kept_heads):
+        local, tf = _add_headings(batch, kept_blocks, kept_heads, local, tf, kept_pairs, lengths)
+    builder.add(c.terms, local, tf, kept_pairs, lengths)
+    return dropped
+
+
+def _text(batch: FileBatch, b: int) -> bytes:
+    return batch.text[batch.text_end[b - 1] if b else 0 : batch.text_end[b]]
+
+
+def _write_plain(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int]) -> None:
+    """Passages without headings, written in one go (the common case)."""
+    if not blocks:
+        return
+    lo, hi = blocks[0], blocks[-1]
+    if hi - lo + 1 == len(blocks):  # no block dropped in between: one slice of the texts
+        start = batch.text_end[lo - 1] if lo else 0
+        texts = batch.text[start : batch.text_end[hi]]
+    else:
+        texts = b"".join(_text(batch, b) for b in blocks)
+    ends = np.asarray(batch.text_end, dtype=np.int64)
+    starts = np.concatenate(([0], ends[:-1]))
+    idx = np.asarray(blocks)
+    writer.add_plain(
+        fid,
+        _ints(batch.line_start)[idx],
+        _ints(batch.line_end)[idx],
+        np.asarray(batch.reference, dtype=bool)[idx],
+        texts,
+        ends[idx] - starts[idx],
+    )
+
+
+def _write_headed(
+    batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int], heads: list[int]
+) -> None:
+    for ordinal, (b, h) in enumerate(zip(blocks, heads, strict=True)):
+        heading = b""
+        if h >= 0:
+            raw = _text(batch, h).decode("utf-8", "surrogatepass")
+            heading = heading_text(raw).encode("utf-8", "surrogatepass")
+        writer.add_encoded(
+            fid,
+            batch.line_start[h] if h >= 0 else batch.line_start[b],
+            batch.line_end[b],
+            ordinal,
+            _text(batch, b),
+            heading,
+            batch.reference[b],
+        )
+
+
+def _add_headings(
+    batch: FileBatch,
+    kept_blocks: list[int],
+    kept_heads: list[int],
+    local: Int32Array,
+    tf: Int32Array,
+    kept_pairs: Int32Array,
+    lengths: Int32Array,
+) -> tuple[Int32Array, Int32Array]:
+    """A headed passage's tokens gain the heading's tokens it lacks, once each, after its
+    own (as `index.passage_tokens` does). Updates kept_pairs and lengths in place."""
+    c = batch.counts
+    pair_start = np.concatenate(([0], np.cumsum(_ints(c.pairs), dtype=np.int64)))
+    end_in_kept = np.cumsum(kept_pairs, dtype=np.int64)
+    at: list[int] = []
+    extra: list[int] = []
+    for i, (b, h) in enumerate(zip(kept_blocks, kept_heads, strict=True)):
+        if h < 0:
+            continue
+        have = set(c.local[pair_start[b] : pair_start[b + 1]])
+        lo = batch.head_end[h - 1] if h else 0
+        added = [t for t in batch.heads[lo : batch.head_end[h]] if t not in have]
+        at.extend([int(end_in_kept[i])] * len(added))
+        extra.extend(added)
+        kept_pairs[i] += len(added)
+        lengths[i] += len(added)
+    if not extra:
+        return local, tf
+    positions = np.asarray(at, dtype=np.int64)
+    return (
+        np.insert(local, positions, np.asarray(extra, dtype=np.int32)),
+        np.insert(tf, positions, 1),
+    )
+
+
+GROUP_DOCS = 65536
+
+
+def count_documents(docs: Iterable[list[str]]) -> Postings:
+    """Postings of tokenized documents, laid out as a folder build lays them out."""
+    builder = PostingsBuilder()
+    counts = DocCounts()
+
+    def flush() -> None:
+        builder.add(
+            counts.terms, _ints(counts.local), _ints(counts.tf), _ints(counts.pairs),
+            _ints(counts.lengths),
+        )
+
+    for tokens in docs:
+        counts.add(tokens)
+        if len(counts.pairs) >= GROUP_DOCS:
+            flush()
+            counts = DocCounts()
+    if len(counts.pairs) or builder.n_docs == 0:
+        flush()
+    return builder.finish()
