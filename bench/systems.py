@@ -118,9 +118,15 @@ def rank_bm25_build(corpus_dir: Path, cache: Path) -> None:
 
     passages = load_corpus(corpus_dir).passages
     cfg = RankingConfig()
-    model = rank_bm25.BM25L(
-        [passage_tokens(p) for p in passages], k1=cfg.k1, b=cfg.b, delta=cfg.delta
-    )
+    docs = [passage_tokens(p) for p in passages]
+    # The same rank-bm25 class and parameters as citebot's default ranking.
+    model: rank_bm25.BM25
+    if cfg.variant == "okapi":
+        model = rank_bm25.BM25Okapi(docs, k1=cfg.k1, b=cfg.b, epsilon=cfg.epsilon)
+    elif cfg.variant == "l":
+        model = rank_bm25.BM25L(docs, k1=cfg.k1, b=cfg.b, delta=cfg.delta)
+    else:
+        model = rank_bm25.BM25Plus(docs, k1=cfg.k1, b=cfg.b, delta=cfg.delta)
     _save_keys(cache, passages)
     with (cache / "model.pkl").open("wb") as fh:
         pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)

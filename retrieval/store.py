@@ -31,16 +31,14 @@ from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+# Format 3: the passage table, and a CRC-32 of every file.
+FORMAT_VERSION = 3
 CHUNKER_VERSION = 2
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights")
 # Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
 # restart does not have to read every byte again.
 CONTENT_HASH_LIMIT = 64 * 1024 * 1024
 _READ_SIZE = 1 << 23
-# Format 3: passage table, CRC-32 of every file. (Set apart from the line above only so this
-# branch merges without conflict with a CHUNKER_VERSION bump; fold it in after merging.)
-FORMAT_VERSION = 3
 _OTHER_FILES = ("texts.bin", "vocab.json", "files.json")
 
 
