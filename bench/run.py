@@ -99,15 +99,22 @@ def quality(
     return out
 
 
-def answer_at_1(searcher: Any, questions: list[Any]) -> float:
+def answer_at_1(searcher: Any, questions: list[Any]) -> dict[str, float]:
+    """citebot's answer: a gold answer text in the top quote (answer@1), and the gold
+    paragraph as the first passage shown after re-ranking (shown@1)."""
     from retrieval.answer import answer
 
-    good = 0
+    good = shown = 0
     for q in questions:
         a = answer(searcher.index, q.question)
-        quote = a.passages[0].quote if a.answered and a.passages else ""
+        first = a.passages[0] if a.passages else None
+        quote = first.quote if a.answered and first else ""
         good += any(text in quote for text in q.answers)
-    return good / max(len(questions), 1)
+        shown += first is not None and first.file == q.file and (
+            first.line_start <= q.line <= first.line_end
+        )
+    n = max(len(questions), 1)
+    return {"answer@1": good / n, "shown@1": shown / n}
 
 
 def worker_build(system: str, corpus: Path, cache: Path) -> dict[str, Any]:
@@ -153,7 +160,7 @@ def worker_query(
     if gold:
         out.update(quality(ranked, keys, timed))
         if system in CITEBOT:
-            out["answer@1"] = answer_at_1(searcher, timed)
+            out.update(answer_at_1(searcher, timed))
     out["rss_query_mb"] = peak_rss_mb()
     return out
 
@@ -231,6 +238,7 @@ COLUMNS = [
     ("Hit@3", "hit@3", 3),
     ("Hit@10", "hit@10", 3),
     ("MRR@10", "mrr@10", 3),
+    ("shown@1", "shown@1", 3),
     ("answer@1", "answer@1", 3),
 ]
 
@@ -298,8 +306,10 @@ def notes_for(rows: list[Row]) -> list[str]:
         "from its start (interpreter start-up excluded) to the first answer from the "
         "persisted index.",
         f"p50/p99/QPS: top-10 search, one question at a time, after {WARMUP} warm-up questions.",
-        "Hit@k/MRR@10: gold SQuAD paragraph in the top k; answer@1: a gold answer text inside "
-        "citebot's top displayed quote (answered questions only).",
+        "Hit@k/MRR@10: gold SQuAD paragraph in the top k of the BM25 search; shown@1: the gold "
+        "paragraph first among the passages citebot shows (after its sentence re-ranking); "
+        "answer@1: a gold answer text inside citebot's top displayed quote (answered "
+        "questions only).",
     ]
     digests: dict[str, set[str]] = {r.corpus: set() for r in rows}
     for r in rows:

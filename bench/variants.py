@@ -1,6 +1,6 @@
 """Compare BM25 variants and k1/b on the seeds question sets and on SQuAD dev.
 
-    .venv/bin/python -m bench.variants [--questions FILE ...] [--squad N]
+    .venv/bin/python -m bench.variants [--questions FILE ...] [--squad N] [--only plus,0.9,0.3]
 
 One row per setting: hit@1 and answer@1 of the full answer (re-ranking included) on each
 seeds question set, then on N SQuAD dev questions (built by `python -m bench.corpora`) the
@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, nargs="*", default=DEFAULT_SETS)
     parser.add_argument("--corpus", type=Path, default=ROOT / "seeds")
     parser.add_argument("--squad", type=int, default=1000, help="SQuAD questions (0: skip)")
+    parser.add_argument(
+        "--only", metavar="VARIANT,K1,B", help="one setting, e.g. plus,0.9,0.3 (default: 27)"
+    )
     args = parser.parse_args()
     sets = {p.stem: load_questions(p) for p in args.questions if p.exists()}
     corpus = load_corpus(args.corpus)
@@ -68,7 +71,11 @@ def main() -> None:
         table.add_column(f"SQuAD {args.squad} BM25 hit@1")
         table.add_column(f"SQuAD {args.squad} answer hit@1")
     variants: list[Variant] = ["okapi", "l", "plus"]
-    for variant, k1, b in itertools.product(variants, (0.9, 1.2, 1.5), (0.3, 0.5, 0.75)):
+    grid = list(itertools.product(variants, (0.9, 1.2, 1.5), (0.3, 0.5, 0.75)))
+    if args.only:
+        name, k1_text, b_text = args.only.split(",")
+        grid = [(v, float(k1_text), float(b_text)) for v in variants if v == name]
+    for variant, k1, b in grid:
         config = RankingConfig(variant=variant, k1=k1, b=b)
         index = Index.build(corpus, config)
         cells = [variant, str(k1), str(b)]

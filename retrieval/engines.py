@@ -8,6 +8,7 @@ Python loop over every passage. Both give the same scores for the same tokens.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -126,6 +127,8 @@ class SparseEngine:
         self.config = config
         self.weights = weights
         self.idf = idf_table(config, postings.doc_freq(), postings.n_docs)
+        self._mark: npt.NDArray[np.bool_] | None = None
+        self._lock = threading.Lock()
 
     @staticmethod
     def contributions(postings: Postings, config: RankingConfig) -> FloatArray:
@@ -158,6 +161,32 @@ class SparseEngine:
         if base:
             out += base
         return out
+
+    def matched(self, term_ids: list[int]) -> tuple[IntArray, FloatArray]:
+        """The passages holding at least one of the terms (ascending) and their scores, equal
+        to `scores(term_ids)` there, bit for bit: bincount adds each passage's contributions
+        in the same order as the loop in `scores`, in one pass instead of one per term."""
+        p = self.postings
+        if not term_ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        spans = [(int(p.indptr[t]), int(p.indptr[t + 1])) for t in term_ids]
+        docs = np.concatenate([p.docs[lo:hi] for lo, hi in spans])
+        weights = np.concatenate([self.weights[lo:hi] for lo, hi in spans])
+        totals = np.bincount(docs, weights, minlength=p.n_docs)
+        with self._lock:  # questions are answered on worker threads
+            if self._mark is None:
+                self._mark = np.zeros(p.n_docs, dtype=bool)
+            mark = self._mark
+            mark[docs] = True
+            found: IntArray = np.flatnonzero(mark)
+            mark[found] = False
+        out: FloatArray = np.asarray(totals[found], dtype=np.float64)  # float: weighted
+        if self.config.variant == "plus":
+            base = 0.0
+            for t in term_ids:  # summed as `scores` does, so the floats agree exactly
+                base += float(self.idf[t]) * self.config.delta
+            out += base
+        return found, out
 
 
 class RankBM25Engine:

@@ -168,3 +168,21 @@ def test_build_stats(seeds: Corpus, seed_index: Index) -> None:
     assert stats.dropped == seeds.dropped > 0
     assert stats.vocabulary == len(seed_index.postings.vocab) > 0
     assert seed_index.files == sorted(seeds.files)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sparse_matched_scores_equal_the_full_scores(seeds: Corpus, variant: Variant) -> None:
+    index = Index.build(seeds, RankingConfig(engine="sparse", variant=variant))
+    engine = index.sparse
+    p = index.postings
+    for question in [*QUESTIONS, "scale", "meta meta scale"]:
+        known = index.terms(question).known
+        found, scores = engine.matched(known)
+        holders = np.zeros(p.n_docs, dtype=bool)
+        for t in known:
+            holders[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
+        assert found.tolist() == np.flatnonzero(holders).tolist()
+        # Bit for bit, so the fast path and the full scores can never rank differently.
+        assert np.array_equal(scores, engine.scores(known)[found])
+    # The scratch mark is cleared after each question.
+    assert engine.matched([])[0].size == 0
