@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,8 @@ def bench_system(system: str, corpus: Any, cache_root: Path, n: int) -> Row:
         n = SAMPLE_AT_SCALE
         row.note = f"sample of {n} questions"
     cache = cache_root / corpus.name / system
+    # A cache left by an earlier run would turn the build into a load.
+    shutil.rmtree(cache, ignore_errors=True)
     base = ["--corpus", str(corpus.folder), "--cache", str(cache)]
     try:
         built = run_worker(system, "build", base)
