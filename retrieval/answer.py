@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -154,14 +155,18 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 
 
 @lru_cache(maxsize=65536)
-def _sentence_tokens(sentence: str) -> tuple[str, ...]:
-    # Top passages recur across questions; their sentences are analysed once.
-    return tuple(tokenize(sentence))
+def _sentence_positions(sentence: str) -> dict[str, tuple[int, ...]]:
+    """Each token of the sentence and where it stands. Top passages recur across questions,
+    so their sentences are analysed once; callers only read the result."""
+    positions: dict[str, list[int]] = {}
+    for i, tok in enumerate(tokenize(sentence)):
+        positions.setdefault(tok, []).append(i)
+    return {tok: tuple(at) for tok, at in positions.items()}
 
 
-@lru_cache(maxsize=65536)
-def _sentence_terms(sentence: str) -> frozenset[str]:
-    return frozenset(_sentence_tokens(sentence))
+def _share(weights: dict[str, float], present: Container[str], total: float) -> float:
+    """The share of the question's weight held by a text with these tokens."""
+    return sum(w for tok, w in weights.items() if tok in present) / total
 
 
 def _pairs(tokens: list[str], weights: dict[str, float]) -> list[tuple[str, str, float]]:
@@ -177,9 +182,7 @@ def proximity(sentence: str, pairs: list[tuple[str, str, float]], window: int) -
     """Weight of the question's word pairs that the sentence holds within `window` tokens of
     each other, in either order: "initial investments" answers "initial investment" better
     than the two words far apart."""
-    positions: dict[str, list[int]] = {}
-    for i, tok in enumerate(_sentence_tokens(sentence)):
-        positions.setdefault(tok, []).append(i)
+    positions = _sentence_positions(sentence)
     found = 0.0
     for a, b, w in pairs:
         pa, pb = positions.get(a), positions.get(b)
@@ -224,7 +227,7 @@ def confidence(index: Index, terms: QueryTerms, hit: Hit) -> float:
     matched = [tok for tok in known if tok in present]
     if len(matched) < min(2, len(distinct)):
         return 0.0
-    share = sum(known[tok] for tok in matched) / total
+    share = _share(known, present, total)
     unseen = 1 - len(known) / len(distinct)
     return float(share * (1 - unseen) ** 0.5)
 
@@ -243,7 +246,7 @@ class _Scored:
 
 def _score_sentences(
     hit: Hit, weights: dict[str, float], total: float, expected: list[re.Pattern[str]],
-    question: str, cfg: AnswerConfig, pairs: list[tuple[str, str, float]] | None = None,
+    question: str, cfg: AnswerConfig, pairs: list[tuple[str, str, float]],
 ) -> tuple[tuple[int, int], float]:
     text = hit.passage.text
     best = (0, len(text))
@@ -251,8 +254,7 @@ def _score_sentences(
     asked = set(normalize(question).casefold().split())
     for start, end in split_sentences(text):
         sentence = text[start:end]
-        present = _sentence_terms(sentence)
-        score = sum(w for tok, w in weights.items() if tok in present) / total
+        score = _share(weights, _sentence_positions(sentence), total)
         if pairs and cfg.proximity_weight:
             near = proximity(sentence, pairs, cfg.proximity_window)
             score += cfg.proximity_weight * near / total
@@ -377,8 +379,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         sentence, coverage = _score_sentences(
             hit, weights, total, expected, question, cfg, pairs
         )
-        present = index.passage_terms(hit.index)
-        held = sum(w for tok, w in weights.items() if tok in present) / total
+        held = _share(weights, index.passage_terms(hit.index), total)
         rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
         scored.append(_Scored(hit, sentence, coverage, rank_score))
     # Rounded so that float noise between engines never reorders equal passages.

@@ -152,40 +152,54 @@ class SparseEngine:
 
     def scores(self, term_ids: list[int]) -> FloatArray:
         out = np.zeros(self.postings.n_docs, dtype=np.float64)
-        base = 0.0
         for t in term_ids:
             lo, hi = self.postings.indptr[t], self.postings.indptr[t + 1]
             out[self.postings.docs[lo:hi]] += self.weights[lo:hi]
-            if self.config.variant == "plus":
-                base += float(self.idf[t]) * self.config.delta
+        base = self._base(term_ids)
         if base:
             out += base
         return out
+
+    def _base(self, term_ids: list[int]) -> float:
+        """BM25+'s idf*delta, which every passage gets for each query term (0 otherwise);
+        one summation order for `scores` and `matched`, so their floats agree exactly."""
+        base = 0.0
+        if self.config.variant == "plus":
+            for t in term_ids:
+                base += float(self.idf[t]) * self.config.delta
+        return base
+
+    def holders(self, docs: IntArray | npt.NDArray[np.int32]) -> IntArray:
+        """The distinct passages in `docs` (postings of the query terms), ascending. A reused
+        mark saves allocating a corpus-sized mask for every question."""
+        with self._lock:  # questions are answered on worker threads
+            if self._mark is None:
+                self._mark = np.zeros(self.postings.n_docs, dtype=bool)
+            mark = self._mark
+            mark[docs] = True
+            found: IntArray = np.flatnonzero(mark)
+            mark[found] = False
+        return found
+
+    def postings_of(self, term_ids: list[int]) -> tuple[npt.NDArray[np.int32], FloatArray]:
+        """The query terms' postings end to end: passages and contributions, term by term."""
+        p = self.postings
+        if not term_ids:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        spans = [(int(p.indptr[t]), int(p.indptr[t + 1])) for t in term_ids]
+        docs = np.concatenate([p.docs[lo:hi] for lo, hi in spans])
+        weights = np.concatenate([self.weights[lo:hi] for lo, hi in spans])
+        return docs, weights
 
     def matched(self, term_ids: list[int]) -> tuple[IntArray, FloatArray]:
         """The passages holding at least one of the terms (ascending) and their scores, equal
         to `scores(term_ids)` there, bit for bit: bincount adds each passage's contributions
         in the same order as the loop in `scores`, in one pass instead of one per term."""
-        p = self.postings
-        if not term_ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        spans = [(int(p.indptr[t]), int(p.indptr[t + 1])) for t in term_ids]
-        docs = np.concatenate([p.docs[lo:hi] for lo, hi in spans])
-        weights = np.concatenate([self.weights[lo:hi] for lo, hi in spans])
-        totals = np.bincount(docs, weights, minlength=p.n_docs)
-        with self._lock:  # questions are answered on worker threads
-            if self._mark is None:
-                self._mark = np.zeros(p.n_docs, dtype=bool)
-            mark = self._mark
-            mark[docs] = True
-            found: IntArray = np.flatnonzero(mark)
-            mark[found] = False
+        docs, weights = self.postings_of(term_ids)
+        totals = np.bincount(docs, weights, minlength=self.postings.n_docs)
+        found = self.holders(docs)
         out: FloatArray = np.asarray(totals[found], dtype=np.float64)  # float: weighted
-        if self.config.variant == "plus":
-            base = 0.0
-            for t in term_ids:  # summed as `scores` does, so the floats agree exactly
-                base += float(self.idf[t]) * self.config.delta
-            out += base
+        out += self._base(term_ids)
         return found, out
 
 

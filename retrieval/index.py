@@ -238,19 +238,14 @@ class Index:
         terms = self.terms(question) if isinstance(question, str) else question
         if not terms.known:
             return []
+        # BM25+ credits every passage a little for each query term; only real matches count,
+        # so only they are boosted and ranked (ties still go to the lower index).
         if isinstance(self.engine, SparseEngine):
             candidates, raw = self.engine.matched(terms.known)
-            scores = raw * self._boost[candidates]
         else:
-            every = self.engine.scores(terms.known)
-            # BM25+ credits every passage a little for each query term; only real matches
-            # count, so only they are boosted and ranked (ties still go to the lower index).
-            matched = np.zeros(len(every), dtype=bool)
-            p = self.postings
-            for t in terms.known:
-                matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
-            candidates = np.flatnonzero(matched)
-            scores = every[candidates] * self._boost[candidates]
+            candidates = self.sparse.holders(self.sparse.postings_of(terms.known)[0])
+            raw = self.engine.scores(terms.known)[candidates]
+        scores = raw * self._boost[candidates]
         best = top_k(scores, k)
         return [
             Hit(self.passages[int(i)], float(s), int(i))
