@@ -37,6 +37,10 @@ class Question:
     file: str
     line: int
 
+    def gold_in(self, file: str, line_start: int, line_end: int) -> bool:
+        """Whether a passage with this citation is the question's gold paragraph."""
+        return file == self.file and line_start <= self.line <= line_end
+
 
 @dataclass(frozen=True)
 class BenchCorpus:

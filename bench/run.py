@@ -89,7 +89,7 @@ def quality(
     for ids, q in zip(ranked, questions, strict=True):
         for rank, i in enumerate(ids[:10], start=1):
             file, lo, hi = keys[i]
-            if file == q.file and lo <= q.line <= hi:
+            if q.gold_in(file, lo, hi):
                 for k in hits:
                     hits[k] += rank <= k
                 rr += 1 / rank
@@ -111,9 +111,7 @@ def answer_at_1(searcher: Any, questions: list[Any]) -> dict[str, float]:
         first = a.passages[0] if a.passages else None
         quote = first.quote if a.answered and first else ""
         good += any(text in quote for text in q.answers)
-        shown += first is not None and first.file == q.file and (
-            first.line_start <= q.line <= first.line_end
-        )
+        shown += first is not None and q.gold_in(first.file, first.line_start, first.line_end)
     n = max(len(questions), 1)
     return {"answer@1": good / n, "shown@1": shown / n}
 

@@ -39,13 +39,12 @@ def squad_hits(corpus: Corpus, config: RankingConfig, n: int) -> tuple[float, fl
     search = ranked = 0
     for q in questions:
         hits = index.search(q.question, 1)
-        search += bool(hits) and hits[0].passage.file == q.file and (
-            hits[0].passage.line_start <= q.line <= hits[0].passage.line_end
-        )
+        if hits:
+            top = hits[0].passage
+            search += q.gold_in(top.file, top.line_start, top.line_end)
         shown = answer(index, q.question).passages
-        ranked += bool(shown) and shown[0].file == q.file and (
-            shown[0].line_start <= q.line <= shown[0].line_end
-        )
+        if shown:
+            ranked += q.gold_in(shown[0].file, shown[0].line_start, shown[0].line_end)
     return search / len(questions), ranked / len(questions)
 
 
