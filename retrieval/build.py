@@ -2,8 +2,8 @@
 
 Workers scan and tokenize groups of files (`analyze_files`), each returning compact arrays with
 term ids local to the group. The parent applies the order-dependent steps in corpus order:
-duplicate paragraphs across files, headlines, global term ids (numbered by first appearance, as
-`Postings.from_tokens` numbers them), and places the postings term-major without ever holding
+duplicate paragraphs across files, headlines, global term ids (numbered by first appearance in
+the corpus), and places the postings term-major without ever holding
 a Python object per token.
 """
 
@@ -203,7 +203,7 @@ class PostingsBuilder:
         lengths: Int32Array,
     ) -> None:
         """Documents in order; `local` ids index `terms`, per document in first-appearance
-        order, so new terms get global ids in the order `Postings.from_tokens` gives them."""
+        order, so new terms get global ids in order of first appearance in the corpus."""
         lut = np.zeros(len(terms), dtype=np.int32)
         if len(local):
             present = np.flatnonzero(np.bincount(local, minlength=len(terms)))

@@ -58,37 +58,6 @@ class Postings:
     def doc_freq(self) -> IntArray:
         return np.diff(self.indptr)
 
-    @classmethod
-    def from_tokens(cls, docs: list[list[str]]) -> Postings:
-        vocab: dict[str, int] = {}
-        term_ids: list[int] = []
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int32, count=len(docs))
-        for doc in docs:
-            for token in doc:
-                tid = vocab.get(token)
-                if tid is None:
-                    tid = vocab[token] = len(vocab)
-                term_ids.append(tid)
-        return cls.from_ids(vocab, np.asarray(term_ids, dtype=np.int64), lengths)
-
-    @classmethod
-    def from_ids(
-        cls, vocab: dict[str, int], term_ids: IntArray, lengths: npt.NDArray[np.int32]
-    ) -> Postings:
-        n = len(lengths)
-        doc_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        keys, tf = np.unique(term_ids * max(n, 1) + doc_of, return_counts=True)
-        terms = keys // max(n, 1)
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=indptr[1:])
-        return cls(
-            vocab=vocab,
-            indptr=indptr,
-            docs=(keys % max(n, 1)).astype(np.int32),
-            tf=tf.astype(np.int32),
-            doc_len=lengths,
-        )
-
     def bags(self) -> list[list[str]]:
         """Token lists with the same counts (order is irrelevant to BM25)."""
         out: list[list[str]] = [[] for _ in range(self.n_docs)]
