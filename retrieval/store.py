@@ -56,10 +56,10 @@ def corpus_key(folder: Path, config: RankingConfig) -> str:
     digest = hashlib.blake2b(digest_size=16)
     scoring = {k: v for k, v in asdict(config).items() if k not in ("engine", "sparse_from")}
     digest.update(json.dumps([FORMAT_VERSION, CHUNKER_VERSION, ANALYZER_VERSION, scoring]).encode())
-    by_content = sum(p.stat().st_size for p in files) <= CONTENT_HASH_LIMIT
-    for path in files:
+    stats = [path.stat() for path in files]
+    by_content = sum(stat.st_size for stat in stats) <= CONTENT_HASH_LIMIT
+    for path, stat in zip(files, stats, strict=True):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        stat = path.stat()
         if by_content:
             try:
                 digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
