@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import rank_bm25
 
+from retrieval.impacts import Impacts, Lists, impact_search
+
 Variant = Literal["okapi", "l", "plus"]
 EngineName = Literal["auto", "rank-bm25", "sparse"]
 FloatArray = npt.NDArray[np.float64]
@@ -91,13 +93,30 @@ class SparseEngine:
 
     name = "sparse"
 
-    def __init__(self, postings: Postings, config: RankingConfig, weights: FloatArray) -> None:
+    def __init__(
+        self,
+        postings: Postings,
+        config: RankingConfig,
+        weights: FloatArray,
+        impacts: Impacts | None = None,
+    ) -> None:
         self.postings = postings
         self.config = config
         self.weights = weights
+        self.impacts = impacts if impacts is not None else Impacts.of(weights)
         self.idf = idf_table(config, postings.doc_freq(), postings.n_docs)
         self._mark: npt.NDArray[np.bool_] | None = None
+        self._acc: npt.NDArray[np.uint16] | None = None
+        # Plain views: slicing a numpy memmap costs a Python-level __array_finalize__.
+        self._lists = Lists(
+            np.asarray(postings.indptr),
+            np.asarray(postings.docs),
+            np.asarray(weights),
+            Impacts(np.asarray(self.impacts.levels), self.impacts.scale),
+        )
         self._lock = threading.Lock()
+        # Impact bounds rely on contributions that are never negative, i.e. idf >= 0.
+        self._prunable = bool(len(self.idf) == 0 or float(self.idf.min()) >= 0)
 
     @staticmethod
     def contributions(postings: Postings, config: RankingConfig) -> FloatArray:
@@ -170,6 +189,25 @@ class SparseEngine:
         out: FloatArray = np.asarray(totals[found], dtype=np.float64)  # float: weighted
         out += self._base(term_ids)
         return found, out
+
+    def best(self, term_ids: list[int], k: int, boost: FloatArray) -> tuple[IntArray, FloatArray]:
+        """The k best passages holding a query term, best first, with their boosted scores:
+        what `top_k(matched(...) * boost)` picks, mostly without summing floats for all."""
+        if k <= 0 or not term_ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        found: tuple[IntArray, FloatArray] | None = None
+        if self._prunable:
+            with self._lock:
+                if self._acc is None:
+                    self._acc = np.zeros(self.postings.n_docs, dtype=np.uint16)
+                base = self._base(term_ids)
+                found = impact_search(self._lists, term_ids, base, boost, k, self._acc)
+        if found is None:
+            docs, raw = self.matched(term_ids)
+            found = docs, raw * boost[docs]
+        docs, scores = found
+        pick = top_k(scores, k)
+        return docs[pick], scores[pick]
 
 
 class RankBM25Engine:

@@ -24,6 +24,7 @@ from retrieval.engines import (
     idf_table,
     top_k,
 )
+from retrieval.impacts import Impacts
 from retrieval.passages import PassageTable
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class Index:
         config: RankingConfig,
         weights: FloatArray | None = None,
         stats: BuildStats | None = None,
+        impacts: Impacts | None = None,
     ) -> None:
         self.passages = (
             passages if isinstance(passages, PassageTable) else PassageTable.from_passages(passages)
@@ -142,7 +144,7 @@ class Index:
         if weights is None:
             weights = contributions(postings, config)
         self.weights = weights
-        self.sparse = SparseEngine(postings, config, weights)
+        self.sparse = SparseEngine(postings, config, weights, impacts)
         self.engine: Engine = (
             self.sparse
             if config.resolved_engine(len(passages)) == "sparse"
@@ -214,7 +216,9 @@ class Index:
 
     def with_engine(self, config: RankingConfig) -> Index:
         """The same passages and postings scored by another engine (same variant)."""
-        return Index(self.passages, self.postings, config, self.weights, self.stats)
+        return Index(
+            self.passages, self.postings, config, self.weights, self.stats, self.sparse.impacts
+        )
 
     def terms(self, question: str) -> QueryTerms:
         tokens = tokenize(question)
@@ -241,15 +245,15 @@ class Index:
         # BM25+ credits every passage a little for each query term; only real matches count,
         # so only they are boosted and ranked (ties still go to the lower index).
         if isinstance(self.engine, SparseEngine):
-            candidates, raw = self.engine.matched(terms.known)
+            found, scores = self.engine.best(terms.known, k, self._boost)
         else:
             candidates = self.sparse.holders(self.sparse.postings_of(terms.known)[0])
-            raw = self.engine.scores(terms.known)[candidates]
-        scores = raw * self._boost[candidates]
-        best = top_k(scores, k)
+            scores = self.engine.scores(terms.known)[candidates] * self._boost[candidates]
+            best = top_k(scores, k)
+            found, scores = candidates[best], scores[best]
         return [
             Hit(self.passages[int(i)], float(s), int(i))
-            for i, s in zip(candidates[best].tolist(), scores[best].tolist(), strict=True)
+            for i, s in zip(found.tolist(), scores.tolist(), strict=True)
         ]
 
     def passage_terms(self, i: int) -> frozenset[str]:

@@ -82,12 +82,14 @@ class PassageTable(Sequence[Passage]):
         self.files = files
         self.columns = columns
         self.blob = blob
-        self._file = columns["file"]
-        self._line_start = columns["line_start"]
-        self._line_end = columns["line_end"]
-        self._ordinal = columns["ordinal"]
-        self.reference: npt.NDArray[np.bool_] = columns["reference"]
-        self._offsets = columns["offsets"]
+        # Plain ndarray views of (possibly memory-mapped) columns: indexing a numpy memmap
+        # runs Python code on every access.
+        self._file = np.asarray(columns["file"])
+        self._line_start = np.asarray(columns["line_start"])
+        self._line_end = np.asarray(columns["line_end"])
+        self._ordinal = np.asarray(columns["ordinal"])
+        self.reference: npt.NDArray[np.bool_] = np.asarray(columns["reference"])
+        self._offsets = np.asarray(columns["offsets"])
         self._file_ids: dict[str, int] | None = None
 
     @classmethod

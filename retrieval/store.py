@@ -26,15 +26,17 @@ import numpy as np
 from retrieval.analyze import ANALYZER_VERSION
 from retrieval.corpus import corpus_files
 from retrieval.engines import Postings, RankingConfig
+from retrieval.impacts import Impacts
 from retrieval.index import BuildStats, Index, Progress
 from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
-# Format 3: the passage table, and a CRC-32 of every file.
-FORMAT_VERSION = 3
+# Format 4: integer impacts beside the float contributions (format 3: the passage table and a
+# CRC-32 of every file).
+FORMAT_VERSION = 4
 CHUNKER_VERSION = 2
-_ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights")
+_ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
 # Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
 # restart does not have to read every byte again.
 CONTENT_HASH_LIMIT = 64 * 1024 * 1024
@@ -109,6 +111,7 @@ def _arrays(index: Index) -> dict[str, np.ndarray[Any, Any]]:
         "tf": p.tf,
         "doc_len": p.doc_len,
         "weights": index.weights,
+        "impacts": index.sparse.impacts.levels,
     }
     for name, column in index.passages.columns.items():
         arrays[f"passage_{name}"] = column
@@ -140,6 +143,7 @@ def save(index: Index, target: Path, key: str) -> None:
             "config": asdict(index.config),
             "stats": asdict(index.stats),
             "sizes": {name: int(arr.shape[0]) for name, arr in arrays.items()},
+            "impact_scale": index.sparse.impacts.scale,
             "checksums": _checksums(tmp, names),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -168,13 +172,15 @@ def _read_meta(target: Path, key: str) -> dict[str, Any]:
     return meta
 
 
-def _check_postings(postings: Postings, weights: np.ndarray[Any, Any]) -> str:
+def _check_postings(postings: Postings, weights: np.ndarray[Any, Any], impacts: Impacts) -> str:
     """Why the arrays cannot be a postings table, or "" (O(terms) checks; the content is
     covered by the checksums)."""
     indptr = postings.indptr
     nnz = len(postings.docs)
-    if len(postings.tf) != nnz or len(weights) != nnz:
+    if len(postings.tf) != nnz or len(weights) != nnz or len(impacts.levels) != nnz:
         return "postings arrays differ in length"
+    if impacts.levels.dtype != np.uint16 or not impacts.scale > 0:
+        return "impacts are not 16-bit levels with a positive scale"
     if len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != nnz:
         return "postings offsets do not span the postings"
     if bool(np.any(np.diff(indptr) < 0)):
@@ -212,6 +218,7 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         else:
             blob = (target / "texts.bin").read_bytes()
         columns = {name: arrays[f"passage_{name}"] for name in COLUMNS}
+        impacts = Impacts(arrays["impacts"], float(meta["impact_scale"]))
         stats = BuildStats(**meta["stats"])
     except StaleIndex:
         raise
@@ -231,10 +238,11 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         tf=arrays["tf"],
         doc_len=arrays["doc_len"],
     )
-    problem = _check_postings(postings, arrays["weights"])
+    problem = _check_postings(postings, arrays["weights"], impacts)
     if problem:
         raise StaleIndex(problem)
-    return Index(PassageTable(files, columns, blob), postings, config, arrays["weights"], stats)
+    table = PassageTable(files, columns, blob)
+    return Index(table, postings, config, arrays["weights"], stats, impacts)
 
 
 def load_or_build(
@@ -261,5 +269,3 @@ def load_or_build(
     except OSError as exc:
         log.warning("could not save the index cache in %s: %s", target, exc)
     return LoadResult(index, False, reason)
-
-

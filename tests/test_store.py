@@ -31,6 +31,7 @@ ARRAYS = [
     "tf",
     "doc_len",
     "weights",
+    "impacts",
     *[f"passage_{name}" for name in COLUMNS],
 ]
 
@@ -340,4 +341,16 @@ def test_meta_json_must_list_every_file(corpus: Path, cache: Path, expected: Res
     result = load_or_build(corpus, CONFIG, cache)
     assert not result.loaded
     assert "files" in result.reason
+    assert results(result.index) == expected
+
+
+def test_meta_without_the_impact_scale_is_rebuilt(
+    corpus: Path, cache: Path, expected: Results
+) -> None:
+    target = built(corpus, cache)
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    del meta["impact_scale"]
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded and "impact_scale" in result.reason
     assert results(result.index) == expected
