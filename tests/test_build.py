@@ -242,3 +242,31 @@ def test_cached_tokens_equal_the_definition(monkeypatch: pytest.MonkeyPatch) -> 
     for _ in range(2):  # cold, then with whatever the cache kept
         assert [analyze.tokenize(t) for t in texts] == [uncached_tokenize(t) for t in texts]
     assert len(analyze._TOKEN_OF) <= 7 + max(len(analyze.words(t)) for t in texts)
+
+
+TRICKY = [
+    "It's Bob's 1,000,000 dogs' toys x's's I'm a b c 1 22 3.5 O\u2019Neil's caf\u00e9",
+    "",
+    "the of and",  # stopwords only: a document of no tokens
+    "QUEUE Q q Quartz",  # the letter the batch uses to separate texts, in every case
+    "12,345abc 1,000\n2,000 line\nbreaks \u00bd \uff21\uff22 \ufb01ne \u2018quoted\u2019",
+    "Stra\u00dfe STRASSE \u0130stanbul \u212bngstr\u00f6m",  # folds that change length
+    "meta meta meta scale",  # repeats: tf 3
+    "https://example.com/a?b=1 kept words",
+]
+
+
+def test_counting_many_texts_at_once_equals_counting_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [p.text for p in load_corpus(SEEDS).passages] + TRICKY
+    monkeypatch.setattr(analyze, "_TOKEN_CACHE_SIZE", 50)  # cold and warm words mixed
+    analyze._TOKEN_OF.clear()
+    one = build.DocCounts()
+    for text in texts:
+        one.add(analyze.tokenize(text))
+    many = build.DocCounts()
+    many.add_texts(texts[:40])
+    many.add_texts(texts[40:])  # a second group continues the same local vocabulary
+    for name in ("terms", "local", "tf", "pairs", "lengths"):
+        assert list(getattr(many, name)) == list(getattr(one, name)), name
