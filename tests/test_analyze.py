@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import analyze
 from retrieval.analyze import STOPWORDS, normalize, tokenize, words
 from retrieval.corpus import load_corpus
 from retrieval.engines import RankingConfig
@@ -98,3 +99,15 @@ def test_question_and_passage_get_the_same_analysis(tmp_path: Path) -> None:
         assert hits[0].passage == target, question
         assert index.terms(question).tokens == tokenize(question)
         assert index.terms(question).unknown == []
+
+
+def test_words_of_many_texts_are_each_texts_words_with_breaks() -> None:
+    texts = ["", "the end", "Caf\u00e9 Bob's", "Q QQ q", "", "1,000 x", "na\u00efve", "plain", ""]
+    expected: list[str] = []
+    for n, text in enumerate(texts):
+        if n:
+            expected.append(analyze.DOC_BREAK)
+        folded = analyze._THOUSANDS.sub("", analyze.normalize(text).casefold())
+        expected.extend(analyze._TOKEN.findall(folded))
+    assert analyze.raw_words_of_many(texts) == expected
+    assert expected.count(analyze.DOC_BREAK) == len(texts) - 1
