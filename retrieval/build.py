@@ -240,12 +240,18 @@ class PostingsBuilder:
         lut = np.zeros(len(terms), dtype=np.int32)
         if len(local):
             present = np.flatnonzero(np.bincount(local, minlength=len(terms)))
-            names = [terms[i] for i in present.tolist()]
+            if len(present) == len(terms):  # usually: only dropped duplicates leave gaps
+                names: Sequence[str] = terms
+            else:
+                names = [terms[i] for i in present.tolist()]
             found = list(map(self.vocab.get, names))
             if None in found:
-                self._number_new(terms, local, present[[f is None for f in found]])
-                found = list(map(self.vocab.get, names))
-            lut[present] = np.asarray(found, dtype=np.int32)
+                known = np.fromiter((f is not None for f in found), dtype=bool, count=len(found))
+                lut[present[known]] = [f for f in found if f is not None]
+                new = present[~known]
+                lut[new] = self._number_new(terms, local, new)
+            else:
+                lut[present] = cast(list[int], found)
         small = len(tf) == 0 or int(tf.max()) < 1 << 16
         self._groups.append(
             (lut[local], tf.astype(np.uint16 if small else np.int32), pairs, self.n_docs)
@@ -255,15 +261,20 @@ class PostingsBuilder:
 
     def _number_new(
         self, terms: Sequence[str], local: Int32Array, new: npt.NDArray[np.intp]
-    ) -> None:
-        """Global ids for terms not seen before, in order of their first appearance."""
+    ) -> Int32Array:
+        """Global ids for terms not seen before, in order of their first appearance; returns
+        the ids of `new` (ascending local ids)."""
         is_new = np.zeros(len(terms), dtype=bool)
         is_new[new] = True
         stream = local[is_new[local]]
         distinct, first = np.unique(stream, return_index=True)
-        vocab = self.vocab
-        for lid in distinct[np.argsort(first)].tolist():
-            vocab[terms[lid]] = len(vocab)
+        ordered = distinct[np.argsort(first)]
+        start = len(self.vocab)
+        self.vocab.update(zip([terms[i] for i in ordered.tolist()], itertools.count(start)))
+        ids = np.empty(len(terms), dtype=np.int32)
+        ids[ordered] = np.arange(start, start + len(ordered), dtype=np.int32)
+        out: Int32Array = ids[new]
+        return out
 
     def finish(self) -> Postings:
         n_terms = len(self.vocab)
@@ -429,14 +440,26 @@ def _merge(
         if not scanned.readable:
             continue
         last = first + scanned.blocks
-        kept, duplicates = assemble(
-            [keys[KEY_SIZE * b : KEY_SIZE * (b + 1)] for b in range(first, last)],
-            batch.headline[first:last],
-            seen,
-        )
-        dropped += scanned.chrome + duplicates
-        counts[scanned.name] = len(kept)
+        file_keys = [keys[KEY_SIZE * b : KEY_SIZE * (b + 1)] for b in range(first, last)]
         fid = writer.file_id(scanned.name)
+        dropped += scanned.chrome
+        if (
+            not any(batch.headline[first:last])
+            and seen.isdisjoint(file_keys)
+            and len(set(file_keys)) == len(file_keys)
+        ):
+            # The common case, in C: no headline, no duplicate, every block is a passage.
+            seen.update(file_keys)
+            blocks = list(range(first, last))
+            kept_blocks.extend(blocks)
+            kept_heads.extend([-1] * len(blocks))
+            counts[scanned.name] = len(blocks)
+            _write_plain(batch, writer, fid, blocks)
+            first = last
+            continue
+        kept, duplicates = assemble(file_keys, batch.headline[first:last], seen)
+        dropped += duplicates
+        counts[scanned.name] = len(kept)
         blocks = [first + k.block for k in kept]
         heads = [-1 if k.heading is None else first + k.heading for k in kept]
         kept_blocks.extend(blocks)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -270,3 +271,21 @@ def test_counting_many_texts_at_once_equals_counting_each(
     many.add_texts(texts[40:])  # a second group continues the same local vocabulary
     for name in ("terms", "local", "tf", "pairs", "lengths"):
         assert list(getattr(many, name)) == list(getattr(one, name)), name
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_blob_copies_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+) -> None:
+    data = bytes(range(256)) * 40_000 + "caf\u00e9 \u2014 end".encode()
+    (tmp_path / "src.bin").write_bytes(data)
+    if not kernel_copy:
+
+        def refuse(*args: Any) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    with (tmp_path / "src.bin").open("rb") as fh, (tmp_path / "dst.bin").open("wb") as out:
+        out.write(b"head:")  # buffered, not yet flushed: must land first
+        FileBlob(fh).copy_to(out, step=1 << 16)
+    assert (tmp_path / "dst.bin").read_bytes() == b"head:" + data
