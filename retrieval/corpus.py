@@ -134,10 +134,14 @@ def read_text(path: Path, warnings: list[str]) -> str | None:
 
 def is_chrome(text: str) -> bool:
     """Page chrome: boilerplate phrases, punctuation-only lines, lone words."""
-    folded = normalize(text).casefold().strip(" \t*•-")
+    return _is_chrome_folded(normalize(text).casefold())
+
+
+def _is_chrome_folded(folded: str) -> bool:
+    folded = folded.strip(" \t*•-")
     if not folded or not any(ch.isalpha() for ch in folded):
         return True
-    if len(folded.split()) < 2 and folded[-1] not in _CLOSING:
+    if len(folded.split(None, 1)) < 2 and folded[-1] not in _CLOSING:
         return True
     if len(folded) < 200 and any(
         # A one-word phrase ("latest") must be the whole line; longer ones may lead it.
@@ -251,15 +255,20 @@ def heading_text(text: str) -> str:
 
 
 def dedup_key(text: str) -> bytes:
-    folded = " ".join(normalize(text).casefold().split())
-    return hashlib.blake2b(folded.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return _dedup_key_folded(normalize(text).casefold())
+
+
+def _dedup_key_folded(folded: str) -> bytes:
+    spaced = " ".join(folded.split())
+    return hashlib.blake2b(spaced.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def scan(text: str) -> tuple[list[Block], int]:
     """The non-chrome blocks of one file and how many chrome blocks were dropped. Depends on
     the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
     blocks = _blocks(text.splitlines())
-    chrome = [is_chrome(b.text) for b in blocks]
+    folded = [normalize(b.text).casefold() for b in blocks]  # shared by the two checks
+    chrome = [_is_chrome_folded(f) for f in folded]
     out: list[Block] = []
     for n, block in enumerate(blocks):
         if chrome[n]:
@@ -271,7 +280,9 @@ def scan(text: str) -> tuple[list[Block], int]:
             and not chrome[n + 1]
         )
         out.append(
-            Block(block.line_start, block.line_end, block.text, dedup_key(block.text), headline)
+            Block(
+                block.line_start, block.line_end, block.text, _dedup_key_folded(folded[n]), headline
+            )
         )
     return out, len(blocks) - len(out)
 
