@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 from array import array
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -113,12 +113,19 @@ class DocCounts:
         if not texts:
             return
         raw = raw_words_of_many(texts)
-        distinct = [w for w in dict.fromkeys(raw) if w != DOC_BREAK]
-        ids_of = {DOC_BREAK: -2}
+        # One pass numbers the distinct words in order of first appearance (in C: the
+        # default factory is a C callable), then a table takes each word to its term.
+        code_of: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        codes = np.fromiter(map(code_of.__getitem__, raw), dtype=np.int64, count=len(raw))
+        distinct = list(code_of)
+        term_of = np.empty(len(distinct), dtype=np.int64)
         # In order of first appearance, so new terms are numbered as `add` numbers them.
-        for word, token in zip(distinct, index_tokens(distinct), strict=True):
-            ids_of[word] = -1 if token == DROPPED else self.term_id(token)
-        ids = np.fromiter(map(ids_of.__getitem__, raw), dtype=np.int64, count=len(raw))
+        for n, (word, token) in enumerate(zip(distinct, index_tokens(distinct), strict=True)):
+            if word == DOC_BREAK:
+                term_of[n] = -2
+            else:
+                term_of[n] = -1 if token == DROPPED else self.term_id(token)
+        ids = term_of[codes]
         doc = np.cumsum(ids == -2)
         kept = ids >= 0
         doc, ids = doc[kept], ids[kept]
