@@ -212,14 +212,23 @@ def _weights(index: Index, terms: QueryTerms) -> tuple[dict[str, float], float]:
     return weights, total
 
 
-def confidence(index: Index, terms: QueryTerms, hit: Hit) -> float:
+def known_idf(index: Index, terms: QueryTerms) -> dict[str, float]:
+    """idf of each distinct question term the corpus holds."""
+    vocab = index.postings.vocab
+    return {tok: float(index.idf[vocab[tok]]) for tok in set(terms.tokens) if tok in vocab}
+
+
+def confidence(
+    index: Index, terms: QueryTerms, hit: Hit, known: dict[str, float] | None = None
+) -> float:
     """How well one passage covers the question, 0..1: the share of the known question
     terms' idf it holds, shrunk by the share of question words the corpus has never seen.
     A passage matching fewer than two distinct terms of a longer question scores 0, so
-    one shared rare word ("Paris") does not make an answer."""
+    one shared rare word ("Paris") does not make an answer. `known`: `known_idf`, when the
+    caller checks several passages."""
     distinct = set(terms.tokens)
-    known = {tok: float(index.idf[index.postings.vocab[tok]]) for tok in distinct
-             if tok in index.postings.vocab}
+    if known is None:
+        known = known_idf(index, terms)
     total = sum(known.values())
     if not known or total <= 0:
         return 0.0
@@ -386,7 +395,9 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))
 
     shown = _diverse(scored, cfg.top_k, cfg.diversity)
-    answered = max(confidence(index, terms, s.hit) for s in scored[:5]) >= cfg.min_confidence
+    known = known_idf(index, terms)
+    best = max(confidence(index, terms, s.hit, known) for s in scored[:5])
+    answered = best >= cfg.min_confidence
     term_set = set(terms.tokens)
 
     disagreement = None

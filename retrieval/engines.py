@@ -169,6 +169,12 @@ class SparseEngine:
             mark[found] = False
         return found
 
+    def holders_of(self, term_ids: list[int]) -> IntArray:
+        """The distinct passages holding any of the terms, ascending."""
+        p = self.postings
+        spans = [(int(p.indptr[t]), int(p.indptr[t + 1])) for t in term_ids]
+        return self.holders(np.concatenate([p.docs[lo:hi] for lo, hi in spans] or [p.docs[:0]]))
+
     def postings_of(self, term_ids: list[int]) -> tuple[npt.NDArray[np.int32], FloatArray]:
         """The query terms' postings end to end: passages and contributions, term by term."""
         p = self.postings

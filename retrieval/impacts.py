@@ -141,7 +141,8 @@ def impact_search(
     or None when this question does not suit the impact pass (sums that could overflow,
     too many candidates) and the caller should sum exhaustively.
 
-    Needs non-negative contributions, `base` and `boost`; `acc` is all zero and stays so."""
+    Needs non-negative contributions and `base`, and `boost` between 0 and 1; `acc` is all
+    zero and stays so."""
     levels = lists.impacts.levels
     mult = Counter(term_ids)
     spans = {t: lists.span(t) for t in mult}

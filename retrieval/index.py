@@ -30,6 +30,7 @@ from retrieval.passages import PassageTable
 log = logging.getLogger(__name__)
 
 # A bibliography entry may answer a question nobody else answers, but never beats prose.
+# At most 1: the sparse engine's impact bounds assume boosts never raise a score.
 REFERENCE_WEIGHT = 0.5
 
 Progress = Callable[[int, int], None]
@@ -247,7 +248,7 @@ class Index:
         if isinstance(self.engine, SparseEngine):
             found, scores = self.engine.best(terms.known, k, self._boost)
         else:
-            candidates = self.sparse.holders(self.sparse.postings_of(terms.known)[0])
+            candidates = self.sparse.holders_of(terms.known)
             scores = self.engine.scores(terms.known)[candidates] * self._boost[candidates]
             best = top_k(scores, k)
             found, scores = candidates[best], scores[best]
