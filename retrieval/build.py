@@ -17,7 +17,7 @@ import os
 from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +224,10 @@ def _ints(values: array[int] | list[int]) -> Int32Array:
     return np.asarray(values, dtype=np.int32)
 
 
+# One group of documents' (term, tf) pairs: term ids, tfs, pairs per document, first document.
+Group = tuple[Int32Array, npt.NDArray[Any], Int32Array, int]
+
+
 class PostingsBuilder:
     """Collects documents' (term, tf) pairs group by group; `finish` lays them out term-major
     (documents ascending within a term) with one sort per group."""
@@ -231,7 +235,7 @@ class PostingsBuilder:
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
         self.n_docs = 0
-        self._groups: list[tuple[Int32Array, npt.NDArray[Any], Int32Array, int]] = []
+        self._groups: list[Group] = []
         self._lengths: list[Int32Array] = []
 
     def add(
@@ -285,19 +289,38 @@ class PostingsBuilder:
 
     def finish(self) -> Postings:
         n_terms = len(self.vocab)
+        groups, self._groups = self._groups, []
+        # Two halves of the groups are placed in two threads (numpy's sorts and scatters let
+        # go of the GIL): the second half's postings of a term go after the first half's.
+        sizes = np.cumsum([len(g[0]) for g in groups])
+        half = int(np.searchsorted(sizes, sizes[-1] / 2)) + 1 if len(groups) > 1 else 1
         counts = np.zeros(n_terms, dtype=np.int64)
-        for terms, _, _, _ in self._groups:
+        before_second = counts
+        for n, (terms, _, _, _) in enumerate(groups):
+            if n == half:
+                before_second = counts.copy()
             counts += np.bincount(terms, minlength=n_terms)
         indptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         nnz = int(indptr[-1])
         docs = np.empty(nnz, dtype=np.int32)
         tf = np.empty(nnz, dtype=np.int32)
-        cursor = indptr[:-1].copy()
-        groups, self._groups = self._groups, []
-        groups.reverse()
-        while groups:  # popped one by one so each group's memory goes once it is placed
-            _place(*groups.pop(), cursor, docs, tf)
+        del counts
+
+        def place(part: list[Group], cursor: npt.NDArray[np.int64]) -> None:
+            part.reverse()
+            while part:  # popped one by one so each group's memory goes once it is placed
+                _place(*part.pop(), cursor, docs, tf)
+
+        first, second = groups[:half], groups[half:]
+        del groups
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = [
+                pool.submit(place, first, indptr[:-1].copy()),
+                pool.submit(place, second, indptr[:-1] + before_second),
+            ]
+            for future in done:
+                future.result()
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
         return Postings(self.vocab, indptr, docs, tf, lengths.astype(np.int32))
 
