@@ -124,17 +124,19 @@ class SparseEngine:
         idf = idf_table(config, postings.doc_freq(), n)
         avgdl = float(postings.doc_len.mean()) if n else 1.0
         tf = postings.tf.astype(np.float64)
-        norm = 1 - config.b + config.b * postings.doc_len[postings.docs] / avgdl
+        # Per passage, then gathered: the same float operations on each value, in a fraction
+        # of the passes over the postings.
+        doc_norm = 1 - config.b + config.b * postings.doc_len / avgdl
         term_idf = np.repeat(idf, postings.doc_freq())
         k1 = config.k1
         if config.variant == "okapi":
-            part = tf * (k1 + 1) / (tf + k1 * norm)
+            part = tf * (k1 + 1) / (tf + (k1 * doc_norm)[postings.docs])
         elif config.variant == "l":
-            ctd = tf / norm
+            ctd = tf / doc_norm[postings.docs]
             part = tf * (k1 + 1) * (ctd + config.delta) / (k1 + ctd + config.delta)
         else:
             # BM25+ also gives idf*delta to passages without the term; `scores` adds it.
-            part = (tf * (k1 + 1)) / (k1 * norm + tf)
+            part = (tf * (k1 + 1)) / ((k1 * doc_norm)[postings.docs] + tf)
         out: FloatArray = term_idf * part
         return out
 
