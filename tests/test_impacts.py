@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from retrieval import impacts
+from retrieval import engines, impacts
 from retrieval.corpus import Corpus
 from retrieval.engines import Postings, RankingConfig, SparseEngine, Variant, top_k
 from retrieval.impacts import LEVELS, Impacts, impact_search
@@ -15,6 +15,12 @@ from retrieval.index import Index
 
 VARIANTS: list[Variant] = ["okapi", "l", "plus"]
 Boost = npt.NDArray[np.float64]
+
+
+@pytest.fixture(autouse=True)
+def impacts_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine takes the impact pass only on large corpora; these ones are small."""
+    monkeypatch.setattr(engines, "IMPACTS_FROM", 0)
 
 
 def exhaustive(
