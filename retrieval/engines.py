@@ -202,18 +202,28 @@ class SparseEngine:
         out += self._base(term_ids)
         return found, out
 
+    def impact_pass(
+        self, term_ids: list[int], k: int, boost: FloatArray
+    ) -> tuple[IntArray, FloatArray] | None:
+        """The candidates of `retrieval.impacts.impact_search` and their boosted scores, or
+        None where it does not apply (negative idf, or the search declines)."""
+        if not self._prunable:
+            return None
+        with self._lock:
+            if self._acc is None:
+                self._acc = np.zeros(self.postings.n_docs, dtype=np.uint16)
+            base = self._base(term_ids)
+            return impact_search(self._lists, term_ids, base, boost, k, self._acc)
+
     def best(self, term_ids: list[int], k: int, boost: FloatArray) -> tuple[IntArray, FloatArray]:
         """The k best passages holding a query term, best first, with their boosted scores:
-        what `top_k(matched(...) * boost)` picks, mostly without summing floats for all."""
+        what `top_k(matched(...) * boost)` picks, on large corpora without summing floats
+        for every posting."""
         if k <= 0 or not term_ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        found: tuple[IntArray, FloatArray] | None = None
-        if self._prunable and self.postings.n_docs >= IMPACTS_FROM:
-            with self._lock:
-                if self._acc is None:
-                    self._acc = np.zeros(self.postings.n_docs, dtype=np.uint16)
-                base = self._base(term_ids)
-                found = impact_search(self._lists, term_ids, base, boost, k, self._acc)
+        found = None
+        if self.postings.n_docs >= IMPACTS_FROM:
+            found = self.impact_pass(term_ids, k, boost)
         if found is None:
             docs, raw = self.matched(term_ids)
             found = docs, raw * boost[docs]

@@ -153,7 +153,8 @@ class Index:
         )
         self.idf = self.sparse.idf
         self.max_idf = float(self.idf.max()) if len(self.idf) else 1.0
-        self._boost = np.where(self.passages.reference, REFERENCE_WEIGHT, 1.0)
+        # Each passage's weight on its BM25 score (REFERENCE_WEIGHT for bibliography entries).
+        self.boost: FloatArray = np.where(self.passages.reference, REFERENCE_WEIGHT, 1.0)
         self.files = self.passages.present_files()
         self._terms_cache: dict[int, frozenset[str]] = {}
 
@@ -236,7 +237,7 @@ class Index:
         return QueryTerms(tokens, known, idf, unknown)
 
     def scores(self, terms: QueryTerms) -> FloatArray:
-        out: FloatArray = self.engine.scores(terms.known) * self._boost
+        out: FloatArray = self.engine.scores(terms.known) * self.boost
         return out
 
     def search(self, question: str | QueryTerms, k: int = 10) -> list[Hit]:
@@ -246,10 +247,10 @@ class Index:
         # BM25+ credits every passage a little for each query term; only real matches count,
         # so only they are boosted and ranked (ties still go to the lower index).
         if isinstance(self.engine, SparseEngine):
-            found, scores = self.engine.best(terms.known, k, self._boost)
+            found, scores = self.engine.best(terms.known, k, self.boost)
         else:
             candidates = self.sparse.holders_of(terms.known)
-            scores = self.engine.scores(terms.known)[candidates] * self._boost[candidates]
+            scores = self.engine.scores(terms.known)[candidates] * self.boost[candidates]
             best = top_k(scores, k)
             found, scores = candidates[best], scores[best]
         return [

@@ -105,8 +105,8 @@ def test_seed_questions_give_the_exhaustive_top_k(seeds: Corpus, variant: Varian
     for question in questions:
         known = index.terms(question).known
         for k in (1, 5, 20, 10_000):
-            assert fast(engine, known, k, index._boost) == exhaustive(
-                engine, known, k, index._boost
+            assert fast(engine, known, k, index.boost) == exhaustive(
+                engine, known, k, index.boost
             )
 
 
