@@ -20,8 +20,9 @@ from retrieval.impacts import Impacts, Lists, impact_search
 
 Variant = Literal["okapi", "l", "plus"]
 # Passages from which the sparse engine's impact pass beats summing every posting of the
-# question's terms (python -m bench: 0.20 vs 0.10 ms at 20k passages, even at 100k, 1.6 vs
-# 4.3 ms at 1M); below it the exhaustive sum's corpus-sized arrays are cheap.
+# question's terms (`python -m bench.crossover`, p50 of a top-10 search: 0.21 against 0.09
+# ms at 20k passages, 0.33 against 0.37 at 100k, 1.6 against 4.1 at 1M); below it the full
+# sum's corpus-sized arrays are cheap.
 IMPACTS_FROM = 100_000
 EngineName = Literal["auto", "rank-bm25", "sparse"]
 FloatArray = npt.NDArray[np.float64]
