@@ -48,6 +48,8 @@ Progress = Callable[[int, int], None]
 # Corpora from this many bytes are analysed in worker processes; below, start-up costs more.
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
+# Text counted in one regex pass by a worker: bounds its list of words.
+COUNT_CHARS = 8 * 1024 * 1024
 KEY_SIZE = 16
 
 
@@ -185,6 +187,7 @@ def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
     text_end = array("q")
     heads, head_end = array("i"), array("i")
     bodies: list[str] = []
+    body_chars = 0
     all_blocks: list[Block] = []
     size = 0
     for name in names:
@@ -206,6 +209,10 @@ def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
             size += len(encoded)
             text_end.append(size)
             bodies.append(index_body(block.text))
+            body_chars += len(bodies[-1])
+            if body_chars >= COUNT_CHARS:  # a huge file must not become one list of words
+                counts.add_texts(bodies)
+                bodies, body_chars = [], 0
     counts.add_texts(bodies)
     for block in all_blocks:
         if block.headline:

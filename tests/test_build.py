@@ -127,6 +127,18 @@ def test_folder_build_equals_the_in_process_build(corpus: Path, workers: int) ->
     assert any(p.reference for p in built.passages)
 
 
+def test_a_batch_counted_in_pieces_equals_the_reference(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whole corpus in one batch, its text counted a few paragraphs at a time.
+    monkeypatch.setattr(build, "COUNT_CHARS", 300)
+    config = RankingConfig(engine="sparse")
+    reference = Index.build(load_corpus(corpus), config)
+    built = Index.build_folder(corpus, config, workers=1)
+    assert built.passages == reference.passages
+    same_postings(built.postings, reference.postings)
+
+
 def token_list_postings(docs: list[list[str]]) -> Postings:
     """The plain reference: terms numbered by first appearance, postings term-major with
     passages ascending, from one sort of (term, passage) keys."""
