@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from bench.corpora import SQUAD_JSON, load_questions, squad
+from retrieval import engines
 from retrieval.corpus import load_corpus
-from retrieval.engines import RankingConfig
+from retrieval.engines import RankingConfig, top_k
 from retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +66,24 @@ def test_engines_agree_on_squad(squad_index: Index) -> None:
         fast_top = [h.index for h in squad_index.search(terms, 10)]
         slow_top = [h.index for h in reference.search(terms, 10)]
         assert fast_top == slow_top, q.question
+
+
+@needs_squad
+@pytest.mark.parametrize("k", [1, 10, 20])
+def test_impact_pass_gives_the_full_top_k_on_squad(
+    squad_index: Index, monkeypatch: pytest.MonkeyPatch, k: int
+) -> None:
+    """Real questions on real paragraphs, with the impact pass forced on this small corpus:
+    the same passages and floats as summing every posting."""
+    monkeypatch.setattr(engines, "IMPACTS_FROM", 0)
+    engine, boost = squad_index.sparse, squad_index.boost
+    questions = load_questions(squad().questions_file)
+    random.Random(5).shuffle(questions)
+    for q in questions[:PARITY_QUESTIONS]:
+        known = squad_index.terms(q.question).known
+        docs, raw = engine.matched(known)
+        scores = raw * boost[docs]
+        pick = top_k(scores, k)
+        found, found_scores = engine.best(known, k, boost)
+        assert found.tolist() == docs[pick].tolist(), q.question
+        assert found_scores.tolist() == scores[pick].tolist(), q.question
