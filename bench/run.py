@@ -162,6 +162,7 @@ def worker_query(
             json.dumps([[keys[i] for i in ids] for ids in ranked]).encode(), digest_size=8
         ).hexdigest(),
     }
+    out["rss_query_mb"] = peak_rss_mb()  # before judging, which grows caches
     if gold:
         # Quality over the whole question set (or quality_n of it), untimed: a 1,000-question
         # sample moves Hit@1 by about 0.01 either way.
@@ -170,7 +171,6 @@ def worker_query(
         out.update(quality([searcher.search(q.question, 10) for q in judged], keys, judged))
         if system in CITEBOT:
             out.update(answer_at_1(searcher, judged))
-    out["rss_query_mb"] = peak_rss_mb()
     return out
 
 
@@ -217,7 +217,7 @@ def bench_system(
         row.note = "skipped: not importable"
         return row
     if corpus.passages >= SCALE and system in SLOW and n > SAMPLE_AT_SCALE:
-        n = SAMPLE_AT_SCALE
+        n = quality_n = SAMPLE_AT_SCALE
         row.note = f"sample of {n} questions"
     cache = cache_root / corpus.name / system
     # A cache left by an earlier run would turn the build into a load.

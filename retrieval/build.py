@@ -48,7 +48,8 @@ Progress = Callable[[int, int], None]
 # Corpora from this many bytes are analysed in worker processes; below, start-up costs more.
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
-# Text counted in one regex pass by a worker: bounds its list of words.
+# A worker counts its paragraphs' words in pieces of about this much text (a piece ends at
+# the paragraph that reaches it), so a huge file is not one list of words.
 COUNT_CHARS = 8 * 1024 * 1024
 KEY_SIZE = 16
 
@@ -210,7 +211,7 @@ def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
             text_end.append(size)
             bodies.append(index_body(block.text))
             body_chars += len(bodies[-1])
-            if body_chars >= COUNT_CHARS:  # a huge file must not become one list of words
+            if body_chars >= COUNT_CHARS:
                 counts.add_texts(bodies)
                 bodies, body_chars = [], 0
     counts.add_texts(bodies)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import rank_bm25
 
-from retrieval.impacts import Impacts, Lists, impact_search
+from retrieval.impacts import Impacts, Lists, impact_candidates
 
 Variant = Literal["okapi", "l", "plus"]
 # Passages from which the sparse engine's impact pass beats summing every posting of the
@@ -120,8 +120,14 @@ class SparseEngine:
             Impacts(np.asarray(self.impacts.levels), self.impacts.scale),
         )
         self._lock = threading.Lock()
-        # Impact bounds rely on contributions that are never negative, i.e. idf >= 0.
-        self._prunable = bool(len(self.idf) == 0 or float(self.idf.min()) >= 0)
+        # Impact bounds rely on contributions and BM25+'s base never being negative: idf >= 0,
+        # a length norm 1 - b + b*dl/avgdl >= 0 (b in 0..1), k1 >= 0 and delta >= 0.
+        self._prunable = bool(
+            (len(self.idf) == 0 or float(self.idf.min()) >= 0)
+            and 0 <= config.b <= 1
+            and config.k1 >= 0
+            and config.delta >= 0
+        )
 
     @staticmethod
     def contributions(postings: Postings, config: RankingConfig) -> FloatArray:
@@ -210,11 +216,14 @@ class SparseEngine:
         None where it does not apply (negative idf, or the search declines)."""
         if not self._prunable:
             return None
-        with self._lock:
+        base = self._base(term_ids)
+        with self._lock:  # the accumulator is shared; the exact scoring after it is not
             if self._acc is None:
                 self._acc = np.zeros(self.postings.n_docs, dtype=np.uint16)
-            base = self._base(term_ids)
-            return impact_search(self._lists, term_ids, base, boost, k, self._acc)
+            found = impact_candidates(self._lists, term_ids, base, boost, k, self._acc)
+        if found is None:
+            return None
+        return found.astype(np.int64), self._lists.exact(term_ids, found, base) * boost[found]
 
     def best(self, term_ids: list[int], k: int, boost: FloatArray) -> tuple[IntArray, FloatArray]:
         """The k best passages holding a query term, best first, with their boosted scores:

@@ -2,11 +2,12 @@
 
 Each contribution is also stored as a small integer "impact", rounded up, so a passage's summed
 impacts times `scale` never fall below its BM25 score. Summing 2-byte impacts into a 2-byte
-accumulator touches a quarter of the memory that float sums do, and lets the accumulator be
-cleared with one memset. A handful of passages scored exactly gives a floor `theta` for the
-k-th best score; only passages whose impact sum reaches it are scored exactly, with the float
-contributions added in the question's term order, as `SparseEngine.matched` adds them. So the
-result is the exhaustive top-k, float for float.
+accumulator reads half the bytes per posting that float sums do (passage number included),
+keeps the accumulator a quarter of the size, and lets a busy question clear it with one
+memset. A handful of passages scored exactly gives a floor `theta` for the k-th best score;
+only passages whose impact sum reaches it are scored exactly, with the float contributions
+added in the question's term order, as `SparseEngine.matched` adds them. So the result is the
+exhaustive top-k, float for float.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Impacts:
             part = weights[lo : lo + _CHUNK] / scale
             np.floor(part, out=part)
             part += 1
-            np.minimum(part, LEVELS, out=part)
+            # Bounds from above even for a negative weight (the engine then skips the pass).
+            np.clip(part, 1, LEVELS, out=part)
             levels[lo : lo + _CHUNK] = part
 
         # numpy releases the GIL in elementwise work, so chunks fill in parallel.
@@ -143,12 +145,28 @@ def impact_search(
 
     Needs non-negative contributions and `base`, and `boost` between 0 and 1; `acc` is all
     zero and stays so."""
+    found = impact_candidates(lists, term_ids, base, boost, k, acc)
+    if found is None:
+        return None
+    return found.astype(np.int64), lists.exact(term_ids, found, base) * boost[found]
+
+
+def impact_candidates(
+    lists: Lists,
+    term_ids: list[int],
+    base: float,
+    boost: FloatArray,
+    k: int,
+    acc: ImpactArray,
+) -> DocArray | None:
+    """The passages `impact_search` scores exactly, ascending: the only part that uses `acc`,
+    so the only part a caller sharing `acc` between threads must hold a lock for."""
     levels = lists.impacts.levels
     mult = Counter(term_ids)
     spans = {t: lists.span(t) for t in mult}
     terms = [t for t in mult if spans[t][1] > spans[t][0]]
     if not terms:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.zeros(0, dtype=np.int32)
     ceiling = sum(int(levels[spans[t][0] : spans[t][1]].max()) * mult[t] for t in terms)
     if ceiling > ACC_MAX:
         return None
@@ -187,7 +205,4 @@ def impact_search(
             for t in terms:
                 acc[lists.docs[spans[t][0] : spans[t][1]]] = 0
     candidates = distinct(found)
-    if len(candidates) > MAX_CANDIDATES:
-        return None
-    scores = lists.exact(term_ids, candidates, base) * boost[candidates]
-    return candidates.astype(np.int64), scores
+    return None if len(candidates) > MAX_CANDIDATES else candidates

@@ -3,6 +3,9 @@ same floats, whatever the corpus, question, boost or k."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -12,6 +15,7 @@ from retrieval.corpus import Corpus
 from retrieval.engines import Postings, RankingConfig, SparseEngine, Variant, top_k
 from retrieval.impacts import LEVELS, Impacts, impact_search
 from retrieval.index import Index
+from retrieval.store import load, save
 
 VARIANTS: list[Variant] = ["okapi", "l", "plus"]
 Boost = npt.NDArray[np.float64]
@@ -160,3 +164,51 @@ def test_a_negative_idf_disables_the_impact_pass() -> None:
     assert not negative._prunable
     for term_ids in ([0], [0, 1, 5], [3, 3, 9]):
         assert fast(negative, term_ids, 10, boost) == exhaustive(negative, term_ids, 10, boost)
+
+
+def test_a_length_norm_that_can_go_negative_disables_the_impact_pass() -> None:
+    postings = random_postings(np.random.default_rng(3), n_docs=300, n_terms=40)
+    for config in (RankingConfig(b=1.5), RankingConfig(k1=-0.5), RankingConfig(delta=-1.0)):
+        engine = SparseEngine(postings, config, SparseEngine.contributions(postings, config))
+        assert not engine._prunable
+        boost = np.ones(postings.n_docs)
+        assert fast(engine, [0, 1, 2], 10, boost) == exhaustive(engine, [0, 1, 2], 10, boost)
+
+
+def test_the_accumulator_is_cleared_when_the_search_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, boost = small_engine()
+
+    def broken(values: Boost, k: int) -> float:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(impacts, "kth_best", broken)
+    with pytest.raises(RuntimeError):
+        engine.best([0, 1, 2, 3], 5, boost)
+    assert engine._acc is not None and not engine._acc.any()
+
+
+def test_impacts_survive_save_and_memory_mapped_load(seeds: Corpus, tmp_path: Path) -> None:
+    index = Index.build(seeds, RankingConfig(engine="sparse"))
+    save(index, tmp_path / "entry", "key")
+    loaded = load(tmp_path / "entry", "key", RankingConfig(engine="sparse"))
+    assert isinstance(loaded.sparse.impacts.levels, np.memmap)
+    assert loaded.sparse.impacts.scale == index.sparse.impacts.scale
+    assert np.array_equal(loaded.sparse.impacts.levels, index.sparse.impacts.levels)
+    for question in ["who is Scale's interim CEO?", "Meta stake Scale AI billion", "Google"]:
+        known = loaded.terms(question).known
+        assert fast(loaded.sparse, known, 10, loaded.boost) == exhaustive(
+            index.sparse, known, 10, index.boost
+        )
+
+
+def test_questions_on_many_threads_get_their_own_answers() -> None:
+    rng = np.random.default_rng(11)
+    postings = random_postings(rng, n_docs=3000, n_terms=200)
+    config = RankingConfig()
+    engine = SparseEngine(postings, config, SparseEngine.contributions(postings, config))
+    boost = np.ones(postings.n_docs)
+    questions = [[int(t) for t in rng.zipf(1.3, size=6) % 200] for _ in range(200)]
+    expected = [exhaustive(engine, q, 10, boost) for q in questions]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda q: fast(engine, q, 10, boost), questions * 3))
+    assert got == expected * 3
