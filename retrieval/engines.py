@@ -20,8 +20,8 @@ from retrieval.impacts import Impacts, Lists, impact_candidates
 
 Variant = Literal["okapi", "l", "plus"]
 # Passages from which the sparse engine's impact pass beats summing every posting of the
-# question's terms (`python -m bench.crossover`, p50 of a top-10 search: 0.21 against 0.09
-# ms at 20k passages, 0.33 against 0.37 at 100k, 1.6 against 4.1 at 1M); below it the full
+# question's terms (`python -m bench.crossover`, p50 of a top-10 search: 0.16 against 0.09
+# ms at 20k passages, 0.25 against 0.32 at 100k, 1.4 against 3.7 at 1M); below it the full
 # sum's corpus-sized arrays are cheap.
 IMPACTS_FROM = 100_000
 EngineName = Literal["auto", "rank-bm25", "sparse"]
