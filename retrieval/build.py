@@ -121,14 +121,17 @@ class DocCounts:
         code_of: defaultdict[str, int] = defaultdict(itertools.count().__next__)
         codes = np.fromiter(map(code_of.__getitem__, raw), dtype=np.int64, count=len(raw))
         distinct = list(code_of)
-        term_of = np.empty(len(distinct), dtype=np.int64)
-        # In order of first appearance, so new terms are numbered as `add` numbers them.
-        for n, (word, token) in enumerate(zip(distinct, index_tokens(distinct), strict=True)):
-            if word == DOC_BREAK:
-                term_of[n] = -2
-            else:
-                term_of[n] = -1 if token == DROPPED else self.term_id(token)
-        ids = term_of[codes]
+        tokens = index_tokens(distinct)
+        known = {DROPPED: -1, **self._ids}
+        found = list(map(known.get, tokens))
+        if None in found:
+            # New terms numbered in order of first appearance, as `add` numbers them.
+            for n, token in enumerate(tokens):
+                if found[n] is None:
+                    found[n] = known[token] = self.term_id(token)
+        if DOC_BREAK in code_of:
+            found[code_of[DOC_BREAK]] = -2
+        ids = np.asarray(found, dtype=np.int64)[codes]
         doc = np.cumsum(ids == -2)
         kept = ids >= 0
         doc, ids = doc[kept], ids[kept]
