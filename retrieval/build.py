@@ -48,6 +48,10 @@ Progress = Callable[[int, int], None]
 # Corpora from this many bytes are analysed in worker processes; below, start-up costs more.
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
+# Large corpora go in larger batches, up to this: each batch's distinct words are looked up
+# and numbered once per batch, in the worker and in the parent, and a batch of 12 MB holds
+# far fewer than three of 4 MB do (1M passages: 51 s to build against 53 s; 16 MB: 52 s).
+MAX_BATCH_BYTES = 12 * 1024 * 1024
 # A worker counts its paragraphs' words in pieces of about this much text (a piece ends at
 # the paragraph that reaches it), so a huge file is not one list of words.
 COUNT_CHARS = 8 * 1024 * 1024
@@ -62,6 +66,11 @@ def release_free_memory() -> None:
     except OSError:  # not glibc: nothing to do
         return
     libc.malloc_trim(0)
+
+
+def batch_size(total_bytes: int, workers: int) -> int:
+    """About eight batches per worker, so the last ones finish close together."""
+    return min(MAX_BATCH_BYTES, max(BATCH_BYTES, total_bytes // (8 * max(workers, 1))))
 
 
 def default_workers(total_bytes: int) -> int:
@@ -433,13 +442,17 @@ def build_folder(
     paths: list[Path],
     progress: Progress | None = None,
     workers: int | None = None,
-    batch_bytes: int = BATCH_BYTES,
+    batch_bytes: int | None = None,
 ) -> FolderBuild:
     """The passages and postings `load_corpus` + `Index.build` would give, built in
-    `workers` processes (default: by corpus size)."""
-    jobs = _batches(root, paths, batch_bytes)
+    `workers` processes (default: by corpus size), in batches of about `batch_bytes`
+    (default: by corpus size)."""
+    total = sum(_size(path) for path in paths)
     if workers is None:
-        workers = default_workers(sum(_size(path) for path in paths))
+        workers = default_workers(total)
+    if batch_bytes is None:
+        batch_bytes = batch_size(total, workers)
+    jobs = _batches(root, paths, batch_bytes)
     builder = PostingsBuilder()
     writer = TableWriter()
     seen: set[bytes] = set()

@@ -197,7 +197,7 @@ class Index:
         started = time.perf_counter()
         root = Path(folder)
         built = build_folder(
-            root, corpus_files(root), progress, workers, *([batch_bytes] if batch_bytes else [])
+            root, corpus_files(root), progress, workers, batch_bytes
         )
         for warning in built.warnings:
             log.warning(warning)
