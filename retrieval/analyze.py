@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections import defaultdict
 from functools import lru_cache
 from typing import cast
 
+import numpy as np
+import numpy.typing as npt
 import Stemmer
 
 # Bump when the token stream changes, so cached indexes built with the old one are rebuilt.
@@ -39,6 +42,11 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*")
 # The same on case-folded ASCII text, where a letter is a-z and a digit 0-9: plain ranges
 # match a third faster than Unicode classes. It also matches DOC_BREAK.
 _ASCII_TOKEN = re.compile(rf"[a-z]+(?:'[a-z]+)*|[0-9]+(?:[.,][0-9]+)*|{DOC_BREAK}")
+# The UTF-8 bytes a _TOKEN match can hold (ASCII letters and digits, ' , . and every byte
+# of a non-ASCII character) stay; every other byte becomes a space.
+_RUN_BYTES = bytes(
+    c if c >= 0x80 or chr(c).isalnum() or chr(c) in "',." else 0x20 for c in range(256)
+)
 # A thousands separator: a comma after a digit and before exactly three. Starting the pattern
 # at the comma lets the regex engine skip ahead to commas (6x faster than a lookbehind first).
 _THOUSANDS = re.compile(r",(?<=\d,)(?=\d{3}\b)")
@@ -92,18 +100,44 @@ def words(text: str) -> list[str]:
 
 
 
-def raw_words_of_many(texts: list[str]) -> list[str]:
-    """The words of many texts in one regex pass, DOC_BREAK between texts. Possessives are
-    still on: `index_token` takes them off. Folding text by text and joining gives the same
-    words as `words` on each text, as no fold, number or word match crosses a line break."""
-    found: list[str] = []
-    folded = [normalize(t).casefold() for t in texts]
-    for n, (plain, run) in enumerate(itertools.groupby(folded, key=str.isascii)):
-        if n:
-            found.append(DOC_BREAK)
-        pattern = _ASCII_TOKEN if plain else _TOKEN
-        found.extend(pattern.findall(_THOUSANDS.sub("", _BREAK.join(run))))
-    return found
+def word_codes(texts: list[str]) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """The words of many texts, DOC_BREAK between texts, as codes into the distinct words
+    (numbered by first appearance). Possessives are still on: `index_tokens` takes them off.
+
+    No regex match holds a byte that _RUN_BYTES blanks, so the matches in the whole text are
+    those in each run of kept bytes on its own: a byte translation and a split cut the text
+    into runs (twice as fast as a regex over all of it), and only each distinct run meets
+    the regex. Folding text by text and joining gives the same words as `words` on each
+    text, as no fold, number or word match crosses a line break."""
+    text = _THOUSANDS.sub("", _BREAK.join([normalize(t).casefold() for t in texts]))
+    runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+    run_of: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
+    run_codes = np.fromiter(map(run_of.__getitem__, runs), np.int64, len(runs))
+    # Runs in order of first appearance, so words get their codes in that order too.
+    found = list(map(_words_of_run, run_of))
+    code_of: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    per_run = np.fromiter(map(len, found), np.int64, len(found))
+    flat = np.fromiter(
+        map(code_of.__getitem__, itertools.chain.from_iterable(found)), np.int64,
+        int(per_run.sum()),
+    )
+    if len(flat) == len(found) and bool((per_run == 1).all()):  # one word a run
+        return flat[run_codes], list(code_of)
+    counts = per_run[run_codes]
+    first_word = (np.cumsum(per_run) - per_run)[run_codes]
+    first_out = np.cumsum(counts) - counts
+    at = np.repeat(first_word - first_out, counts) + np.arange(int(counts.sum()))
+    return flat[at], list(code_of)
+
+
+def _words_of_run(run: bytes) -> list[str]:
+    if run.isalpha() or run.isdigit():  # ASCII letters or digits only: one word (most runs)
+        return [run.decode("ascii")]
+    if run.isascii():
+        words_: list[str] = _ASCII_TOKEN.findall(run.decode("ascii"))
+    else:
+        words_ = _TOKEN.findall(run.decode("utf-8", "surrogatepass"))
+    return words_
 
 
 def index_tokens(raw: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 from array import array
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, raw_words_of_many, tokenize
+from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, tokenize, word_codes
 from retrieval.corpus import (
     Block,
     CorpusError,
@@ -124,12 +124,8 @@ class DocCounts:
         pass and numpy sorts instead of a Counter per text."""
         if not texts:
             return
-        raw = raw_words_of_many(texts)
-        # One pass numbers the distinct words in order of first appearance (in C: the
-        # default factory is a C callable), then a table takes each word to its term.
-        code_of: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-        codes = np.fromiter(map(code_of.__getitem__, raw), dtype=np.int64, count=len(raw))
-        distinct = list(code_of)
+        # Distinct words in order of first appearance; a table takes each word to its term.
+        codes, distinct = word_codes(texts)
         tokens = index_tokens(distinct)
         known = {DROPPED: -1, **self._ids}
         found = list(map(known.get, tokens))
@@ -138,8 +134,8 @@ class DocCounts:
             for n, token in enumerate(tokens):
                 if found[n] is None:
                     found[n] = known[token] = self.term_id(token)
-        if DOC_BREAK in code_of:
-            found[code_of[DOC_BREAK]] = -2
+        if DOC_BREAK in distinct:
+            found[distinct.index(DOC_BREAK)] = -2
         ids = np.asarray(found, dtype=np.int64)[codes]
         doc = np.cumsum(ids == -2)
         kept = ids >= 0

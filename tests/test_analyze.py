@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -109,5 +110,35 @@ def test_words_of_many_texts_are_each_texts_words_with_breaks() -> None:
             expected.append(analyze.DOC_BREAK)
         folded = analyze._THOUSANDS.sub("", analyze.normalize(text).casefold())
         expected.extend(analyze._TOKEN.findall(folded))
-    assert analyze.raw_words_of_many(texts) == expected
+    codes, distinct = analyze.word_codes(texts)
+    assert [distinct[c] for c in codes] == expected
+    assert distinct == list(dict.fromkeys(expected))  # numbered by first appearance
     assert expected.count(analyze.DOC_BREAK) == len(texts) - 1
+
+
+def _regex_words(texts: list[str]) -> list[str]:
+    expected: list[str] = []
+    for n, text in enumerate(texts):
+        if n:
+            expected.append(analyze.DOC_BREAK)
+        folded = analyze._THOUSANDS.sub("", analyze.normalize(text).casefold())
+        expected.extend(analyze._TOKEN.findall(folded))
+    return expected
+
+
+def test_word_codes_match_the_regex_on_punctuated_ascii() -> None:
+    texts = [
+        "a,b 1,234,567 x.y 3.14. 'quoted' don't O'Neil's ,,, ..., 12,34 a'b'c' _x_ 1_000",
+        "end.", "'", "..1..2,,3''a''b", "1,000,000th 2,5 x1y2 r&d AT&T e-mail",
+        "\tTabs\tand\nnew lines 7.", "Mixed café line", "back to ascii, 9,999.",
+    ]
+    codes, distinct = analyze.word_codes(texts)
+    assert [distinct[c] for c in codes] == _regex_words(texts)
+
+
+def test_word_codes_match_the_regex_on_random_ascii() -> None:
+    rng = random.Random(7)
+    alphabet = "ab'.,019 _-\nXz"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(500)]
+    codes, distinct = analyze.word_codes(texts)
+    assert [distinct[c] for c in codes] == _regex_words(texts)
