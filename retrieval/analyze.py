@@ -131,8 +131,13 @@ def word_codes(texts: list[str]) -> tuple[npt.NDArray[np.int64], list[str]]:
 
 
 def _words_of_run(run: bytes) -> list[str]:
-    if run.isalpha() or run.isdigit():  # ASCII letters or digits only: one word (most runs)
-        return [run.decode("ascii")]
+    # Most runs are one ASCII word or number, perhaps with punctuation around it ("end.",
+    # "'quoted'"), which no match would take in.
+    core = run.strip(b"',.")
+    if core.isalpha() or core.isdigit():
+        return [core.decode("ascii")]
+    if not core:
+        return []
     if run.isascii():
         words_: list[str] = _ASCII_TOKEN.findall(run.decode("ascii"))
     else:

@@ -259,7 +259,12 @@ def dedup_key(text: str) -> bytes:
 
 
 def _dedup_key_folded(folded: str) -> bytes:
-    spaced = " ".join(folded.split())
+    # Every whitespace character but the space is unprintable, so a printable text without
+    # double, leading or trailing spaces is already spaced as the split and join would.
+    if folded.isprintable() and "  " not in folded and folded[:1] != " " != folded[-1:]:
+        spaced = folded
+    else:
+        spaced = " ".join(folded.split())
     return hashlib.blake2b(spaced.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus, CorpusError, Passage, chunk, is_chrome, load_corpus
+from retrieval.corpus import (
+    Corpus,
+    CorpusError,
+    Passage,
+    _dedup_key_folded,
+    chunk,
+    is_chrome,
+    load_corpus,
+)
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
 
@@ -372,3 +381,14 @@ def test_folder_of_only_chrome_is_a_corpus_error(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Skip to content\n\nRead More\n\n*\n", "utf-8")
     (tmp_path / "b.md").write_text("", "utf-8")
     assert "paragraphs" in one_line_error(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a b", " a", "a ", "a  b", "a\tb", "", "x\u2009y", "a\u3000b", "caf\u00e9 b", "a\u00a0b"],
+)
+def test_dedup_key_ignores_spacing_only(text: str) -> None:
+    # The fast path (text already single-spaced) must give the key the full fold gives.
+    spaced = " ".join(text.split())
+    assert _dedup_key_folded(text) == _dedup_key_folded(spaced)
+    assert _dedup_key_folded(text) == hashlib.blake2b(spaced.encode(), digest_size=16).digest()
