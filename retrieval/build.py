@@ -271,14 +271,17 @@ class PostingsBuilder:
                 names: Sequence[str] = terms
             else:
                 names = [terms[i] for i in present.tolist()]
-            found = list(map(self.vocab.get, names))
-            if None in found:
-                known = np.fromiter((f is not None for f in found), dtype=bool, count=len(found))
-                lut[present[known]] = [f for f in found if f is not None]
+            # One C-level pass: each name's global id, -1 for names not seen before.
+            found = np.fromiter(
+                map(self.vocab.get, names, itertools.repeat(-1)), np.int64, len(names)
+            )
+            known = found >= 0
+            if known.all():
+                lut[present] = found
+            else:
+                lut[present[known]] = found[known]
                 new = present[~known]
                 lut[new] = self._number_new(terms, local, new)
-            else:
-                lut[present] = cast(list[int], found)
         small = len(tf) == 0 or int(tf.max()) < 1 << 16
         self._groups.append(
             (lut[local], tf.astype(np.uint16 if small else np.int32), pairs, self.n_docs)
