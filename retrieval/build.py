@@ -487,6 +487,8 @@ def _merge(
     keys = batch.keys
     kept_blocks: list[int] = []
     kept_heads: list[int] = []
+    columns = _Columns.of(batch)
+    headed = False  # whether any kept block has a heading
     dropped = 0
     first = 0
     for scanned in batch.files:
@@ -507,7 +509,7 @@ def _merge(
             kept_blocks.extend(blocks)
             kept_heads.extend([-1] * len(blocks))
             counts[scanned.name] = len(blocks)
-            _write_plain(batch, writer, fid, blocks)
+            _write_plain(batch, columns, writer, fid, blocks)
             first = last
             continue
         kept, duplicates = assemble(file_keys, batch.headline[first:last], seen)
@@ -517,10 +519,11 @@ def _merge(
         heads = [-1 if k.heading is None else first + k.heading for k in kept]
         kept_blocks.extend(blocks)
         kept_heads.extend(heads)
-        if all(h < 0 for h in heads):
-            _write_plain(batch, writer, fid, blocks)
-        else:
+        if any(h >= 0 for h in heads):
+            headed = True
             _write_headed(batch, writer, fid, blocks, heads)
+        else:
+            _write_plain(batch, columns, writer, fid, blocks)
         first = last
     if not kept_blocks:
         return dropped
@@ -532,7 +535,7 @@ def _merge(
     tf = _ints(c.tf)[in_kept]
     kept_pairs = pairs[kept_idx]
     lengths = _ints(c.lengths)[kept_idx]
-    if any(h >= 0 for h in kept_heads):
+    if headed:
         local, tf = _add_headings(batch, kept_blocks, kept_heads, local, tf, kept_pairs, lengths)
     builder.add(c.terms, local, tf, kept_pairs, lengths)
     return dropped
@@ -542,7 +545,29 @@ def _text(batch: FileBatch, b: int) -> bytes:
     return batch.text[batch.text_end[b - 1] if b else 0 : batch.text_end[b]]
 
 
-def _write_plain(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int]) -> None:
+@dataclass
+class _Columns:
+    """A batch's per-block values as arrays, converted once per batch rather than per file."""
+
+    line_start: Int32Array
+    line_end: Int32Array
+    reference: npt.NDArray[np.bool_]
+    size: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, batch: FileBatch) -> _Columns:
+        ends = np.asarray(batch.text_end, dtype=np.int64)
+        return cls(
+            _ints(batch.line_start),
+            _ints(batch.line_end),
+            np.asarray(batch.reference, dtype=bool),
+            np.diff(ends, prepend=0),
+        )
+
+
+def _write_plain(
+    batch: FileBatch, columns: _Columns, writer: TableWriter, fid: int, blocks: list[int]
+) -> None:
     """Passages without headings, written in one go (the common case)."""
     if not blocks:
         return
@@ -550,18 +575,17 @@ def _write_plain(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[i
     if hi - lo + 1 == len(blocks):  # no block dropped in between: one slice of the texts
         start = batch.text_end[lo - 1] if lo else 0
         texts = batch.text[start : batch.text_end[hi]]
+        idx: slice | npt.NDArray[np.int64] = slice(lo, hi + 1)
     else:
         texts = b"".join(_text(batch, b) for b in blocks)
-    ends = np.asarray(batch.text_end, dtype=np.int64)
-    starts = np.concatenate(([0], ends[:-1]))
-    idx = np.asarray(blocks)
+        idx = np.asarray(blocks, dtype=np.int64)
     writer.add_plain(
         fid,
-        _ints(batch.line_start)[idx],
-        _ints(batch.line_end)[idx],
-        np.asarray(batch.reference, dtype=bool)[idx],
+        columns.line_start[idx],
+        columns.line_end[idx],
+        columns.reference[idx],
         texts,
-        ends[idx] - starts[idx],
+        columns.size[idx],
     )
 
 
