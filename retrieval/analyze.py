@@ -99,7 +99,6 @@ def words(text: str) -> list[str]:
     return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
-
 def word_codes(texts: list[str]) -> tuple[npt.NDArray[np.int64], list[str]]:
     """The words of many texts, DOC_BREAK between texts, as codes into the distinct words
     (numbered by first appearance). Possessives are still on: `index_tokens` takes them off.

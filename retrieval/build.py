@@ -120,8 +120,8 @@ class DocCounts:
         self.lengths.append(len(tokens))
 
     def add_texts(self, texts: list[str]) -> None:
-        """`add(tokenize(text))` for each text, with the per-token work done in one regex
-        pass and numpy sorts instead of a Counter per text."""
+        """`add(tokenize(text))` for each text, with the per-token work done for all texts at
+        once (`word_codes`) and numpy sorts instead of a Counter per text."""
         if not texts:
             return
         # Distinct words in order of first appearance; a table takes each word to its term.
