@@ -87,3 +87,28 @@ def test_impact_pass_gives_the_full_top_k_on_squad(
         found, found_scores = engine.best(known, k, boost)
         assert found.tolist() == docs[pick].tolist(), q.question
         assert found_scores.tolist() == scores[pick].tolist(), q.question
+
+
+@needs_squad
+def test_build_rounds_alternate_and_report_medians() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "bench.build_rounds", "--size", "smoke",
+            "--systems", "citebot-sparse,rank_bm25", "--rounds", "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    rounds = [line.split(":")[0] for line in lines if line.startswith("round")]
+    # The second round starts with the system that ended the first.
+    assert rounds == [
+        "round 1 citebot-sparse", "round 1 rank_bm25", "round 2 rank_bm25", "round 2 citebot-sparse"
+    ]
+    assert all(" s wall, " in line and " s CPU" in line for line in lines[:4])
+    medians = [line for line in lines if "median" in line]
+    assert [m.split(":")[0] for m in medians] == ["citebot-sparse", "rank_bm25"]
