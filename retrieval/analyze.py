@@ -92,23 +92,31 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def words(text: str) -> list[str]:
     """Case-folded word and number tokens with possessives removed; stopwords kept."""
-    folded = _THOUSANDS.sub("", normalize(text).casefold())
+    folded = _THOUSANDS.sub("", fold(text))
     found: list[str] = _TOKEN.findall(folded)
     if "'s" not in folded:  # then no word ends in it
         return found
     return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
-def word_codes(texts: list[str]) -> tuple[npt.NDArray[np.int64], list[str]]:
+def fold(text: str) -> str:
+    """The case-folded, normalised text that words are found in."""
+    return normalize(text).casefold()
+
+
+def word_codes(
+    texts: list[str], folded: bool = False
+) -> tuple[npt.NDArray[np.int64], list[str]]:
     """The words of many texts, DOC_BREAK between texts, as codes into the distinct words
     (numbered by first appearance). Possessives are still on: `index_tokens` takes them off.
+    `folded`: the texts are already `fold`ed.
 
     No regex match holds a byte that _RUN_BYTES blanks, so the matches in the whole text are
     those in each run of kept bytes on its own: a byte translation and a split cut the text
     into runs (twice as fast as a regex over all of it), and only each distinct run meets
     the regex. Folding text by text and joining gives the same words as `words` on each
     text, as no fold, number or word match crosses a line break."""
-    text = _THOUSANDS.sub("", _BREAK.join([normalize(t).casefold() for t in texts]))
+    text = _THOUSANDS.sub("", _BREAK.join(texts if folded else list(map(fold, texts))))
     runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
     run_of: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
     run_codes = np.fromiter(map(run_of.__getitem__, runs), np.int64, len(runs))

@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, tokenize, word_codes
+from retrieval.analyze import DOC_BREAK, DROPPED, fold, index_tokens, tokenize, word_codes
 from retrieval.corpus import (
     Block,
     CorpusError,
@@ -119,13 +119,14 @@ class DocCounts:
         self.pairs.append(len(counted))
         self.lengths.append(len(tokens))
 
-    def add_texts(self, texts: list[str]) -> None:
+    def add_texts(self, texts: list[str], folded: bool = False) -> None:
         """`add(tokenize(text))` for each text, with the per-token work done for all texts at
-        once (`word_codes`) and numpy sorts instead of a Counter per text."""
+        once (`word_codes`) and numpy sorts instead of a Counter per text. `folded`: the
+        texts are already `analyze.fold`ed."""
         if not texts:
             return
         # Distinct words in order of first appearance; a table takes each word to its term.
-        codes, distinct = word_codes(texts)
+        codes, distinct = word_codes(texts, folded)
         tokens = index_tokens(distinct)
         known = {DROPPED: -1, **self._ids}
         found = list(map(known.get, tokens))
@@ -217,12 +218,14 @@ def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
             texts.append(encoded)
             size += len(encoded)
             text_end.append(size)
-            bodies.append(index_body(block.text))
-            body_chars += len(bodies[-1])
+            # Without "://" there is no URL to take out, and scan has folded the text.
+            body = fold(index_body(block.text)) if "://" in block.text else block.folded
+            bodies.append(body)
+            body_chars += len(body)
             if body_chars >= COUNT_CHARS:
-                counts.add_texts(bodies)
+                counts.add_texts(bodies, folded=True)
                 bodies, body_chars = [], 0
-    counts.add_texts(bodies)
+    counts.add_texts(bodies, folded=True)
     for block in all_blocks:
         if block.headline:
             heads.extend(counts.term_id(t) for t in dict.fromkeys(tokenize(block.heading)))

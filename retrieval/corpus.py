@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.analyze import normalize
+from retrieval.analyze import fold, normalize
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def read_text(path: Path, warnings: list[str]) -> str | None:
 
 def is_chrome(text: str) -> bool:
     """Page chrome: boilerplate phrases, punctuation-only lines, lone words."""
-    return _is_chrome_folded(normalize(text).casefold())
+    return _is_chrome_folded(fold(text))
 
 
 def _is_chrome_folded(folded: str) -> bool:
@@ -244,6 +244,8 @@ class Block:
     key: bytes
     # A headline followed by a real paragraph: it heads that paragraph if it is kept.
     headline: bool
+    # `analyze.fold(text)`, computed for the checks here and reused to find the words.
+    folded: str
 
     @property
     def heading(self) -> str:
@@ -255,7 +257,7 @@ def heading_text(text: str) -> str:
 
 
 def dedup_key(text: str) -> bytes:
-    return _dedup_key_folded(normalize(text).casefold())
+    return _dedup_key_folded(fold(text))
 
 
 def _dedup_key_folded(folded: str) -> bytes:
@@ -272,7 +274,7 @@ def scan(text: str) -> tuple[list[Block], int]:
     """The non-chrome blocks of one file and how many chrome blocks were dropped. Depends on
     the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
     blocks = _blocks(text.splitlines())
-    folded = [normalize(b.text).casefold() for b in blocks]  # shared by the two checks
+    folded = [fold(b.text) for b in blocks]  # shared by the checks and the word count
     chrome = [_is_chrome_folded(f) for f in folded]
     out: list[Block] = []
     for n, block in enumerate(blocks):
@@ -286,7 +288,12 @@ def scan(text: str) -> tuple[list[Block], int]:
         )
         out.append(
             Block(
-                block.line_start, block.line_end, block.text, _dedup_key_folded(folded[n]), headline
+                block.line_start,
+                block.line_end,
+                block.text,
+                _dedup_key_folded(folded[n]),
+                headline,
+                folded[n],
             )
         )
     return out, len(blocks) - len(out)
