@@ -9,7 +9,9 @@ a Python object per token.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -184,7 +186,25 @@ class FileBatch:
     head_end: array[int]
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The build allocates millions of objects and makes no reference cycles, so the cycle
+    collector's passes over them are wasted (about 5% of a batch's instructions)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
+    with _no_cycle_collection():
+        return _analyze_files(job)
+
+
+def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
     root, names = job
     warnings: list[str] = []
     counts = DocCounts()
@@ -462,12 +482,13 @@ def build_folder(
     warnings: list[str] = []
     dropped = 0
     done = 0
-    for batch in _results(jobs, workers):
-        dropped += _merge(batch, builder, writer, seen, counts)
-        warnings.extend(batch.warnings)
-        done += len(batch.files)
-        if progress is not None:
-            progress(done, len(paths))
+    with _no_cycle_collection():
+        for batch in _results(jobs, workers):
+            dropped += _merge(batch, builder, writer, seen, counts)
+            warnings.extend(batch.warnings)
+            done += len(batch.files)
+            if progress is not None:
+                progress(done, len(paths))
     if builder.n_docs == 0:
         raise CorpusError(f"no readable paragraphs in corpus folder {root}")
     table = writer.finish()

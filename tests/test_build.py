@@ -301,3 +301,22 @@ def test_blob_copies_byte_for_byte(
         out.write(b"head:")  # buffered, not yet flushed: must land first
         FileBlob(fh).copy_to(out, step=1 << 16)
     assert (tmp_path / "dst.bin").read_bytes() == b"head:" + data
+
+
+def test_cycle_collection_is_restored_after_a_batch() -> None:
+    import gc
+
+    from retrieval.build import _no_cycle_collection
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _no_cycle_collection():
+        assert not gc.isenabled()
+        raise RuntimeError("a failing batch")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _no_cycle_collection():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
