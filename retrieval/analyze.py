@@ -116,8 +116,13 @@ def word_codes(
     into runs (twice as fast as a regex over all of it), and only each distinct run meets
     the regex. Folding text by text and joining gives the same words as `words` on each
     text, as no fold, number or word match crosses a line break."""
-    text = _THOUSANDS.sub("", _BREAK.join(texts if folded else list(map(fold, texts))))
-    runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+    # Text by text: one non-Latin-1 character would widen a joined string and slow its
+    # encoding, where an ASCII text encodes by a plain copy.
+    encoded = [
+        (_THOUSANDS.sub("", t) if "," in t else t).encode("utf-8", "surrogatepass")
+        for t in (texts if folded else map(fold, texts))
+    ]
+    runs = _BREAK.encode().join(encoded).translate(_RUN_BYTES).split()
     run_of: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
     run_codes = np.fromiter(map(run_of.__getitem__, runs), np.int64, len(runs))
     # Runs in order of first appearance, so words get their codes in that order too.

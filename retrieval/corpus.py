@@ -260,13 +260,22 @@ def dedup_key(text: str) -> bytes:
     return _dedup_key_folded(fold(text))
 
 
+# The whitespace characters of ASCII text other than the space.
+_ASCII_SPACES = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _single_spaced(text: str) -> bool:
+    """Whether splitting on whitespace and joining with spaces would give the text back."""
+    if "  " in text or text[:1] == " " or text[-1:] == " ":
+        return False
+    if text.isascii():  # a few substring searches cost less than isprintable's scan
+        return not any(space in text for space in _ASCII_SPACES)
+    # Every whitespace character but the space is unprintable.
+    return text.isprintable()
+
+
 def _dedup_key_folded(folded: str) -> bytes:
-    # Every whitespace character but the space is unprintable, so a printable text without
-    # double, leading or trailing spaces is already spaced as the split and join would.
-    if folded.isprintable() and "  " not in folded and folded[:1] != " " != folded[-1:]:
-        spaced = folded
-    else:
-        spaced = " ".join(folded.split())
+    spaced = folded if _single_spaced(folded) else " ".join(folded.split())
     return hashlib.blake2b(spaced.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 

@@ -385,7 +385,10 @@ def test_folder_of_only_chrome_is_a_corpus_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["a b", " a", "a ", "a  b", "a\tb", "", "x\u2009y", "a\u3000b", "caf\u00e9 b", "a\u00a0b"],
+    [
+        "a b", " a", "a ", "a  b", "a\tb", "", "x\u2009y", "a\u3000b", "caf\u00e9 b", "a\u00a0b",
+        "a\x1fb", "a\x0bb", "caf\u00e9\x85b", "a\r\nb", "ab",
+    ],
 )
 def test_dedup_key_ignores_spacing_only(text: str) -> None:
     # The fast path (text already single-spaced) must give the key the full fold gives.
