@@ -143,15 +143,15 @@ class DocCounts:
         doc = np.cumsum(ids == -2)
         kept = ids >= 0
         doc, ids = doc[kept], ids[kept]
-        n_terms = max(len(self.terms), 1)
+        term_bits = max(len(self.terms) - 1, 1).bit_length()
         # One key per (text, term); pairs in order of first appearance, as a Counter has them.
-        keys, first, tf = np.unique(doc * n_terms + ids, return_index=True, return_counts=True)
+        keys, first, tf = np.unique(doc << term_bits | ids, return_index=True, return_counts=True)
         order = np.argsort(first)
         keys, tf = keys[order], tf[order]
-        self.local.frombytes((keys % n_terms).astype(np.int32).tobytes())
+        self.local.frombytes((keys & ((1 << term_bits) - 1)).astype(np.int32).tobytes())
         self.tf.frombytes(tf.astype(np.int32).tobytes())
         self.pairs.frombytes(
-            np.bincount(keys // n_terms, minlength=len(texts)).astype(np.int32).tobytes()
+            np.bincount(keys >> term_bits, minlength=len(texts)).astype(np.int32).tobytes()
         )
         self.lengths.frombytes(np.bincount(doc, minlength=len(texts)).astype(np.int32).tobytes())
 
@@ -380,16 +380,17 @@ def _place(
     if m == 0:
         return
     local_doc = np.repeat(np.arange(len(pairs), dtype=np.int64), pairs)
-    span = max(len(pairs), 1)
-    top = int(tf_in.max()) + 1
-    if (int(terms.max()) + 1) * span * top < 1 << 62:
+    # Field widths in bits: shifts and masks unpack the key (a modulo costs 15x a shift).
+    doc_bits = max(len(pairs) - 1, 1).bit_length()
+    tf_bits = int(tf_in.max()).bit_length()
+    if int(terms.max()).bit_length() + doc_bits + tf_bits <= 62:
         # One packed key per pair: a plain integer sort (fast) instead of an argsort.
-        key = (terms.astype(np.int64) * span + local_doc) * top + tf_in
+        key = (terms.astype(np.int64) << doc_bits | local_doc) << tf_bits | tf_in
         key.sort()
-        tf_sorted = key % top
-        key //= top
-        doc_sorted = key % span + first_doc
-        term_sorted = key // span
+        tf_sorted = key & ((1 << tf_bits) - 1)
+        key >>= tf_bits
+        doc_sorted = (key & ((1 << doc_bits) - 1)) + first_doc
+        term_sorted = key >> doc_bits
     else:
         order = np.lexsort((local_doc, terms))
         tf_sorted, term_sorted = tf_in[order], terms[order].astype(np.int64)
