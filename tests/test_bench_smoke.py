@@ -112,3 +112,18 @@ def test_build_rounds_alternate_and_report_medians() -> None:
     assert all(" s wall, " in line and " s CPU" in line for line in lines[:4])
     medians = [line for line in lines if "median" in line]
     assert [m.split(":")[0] for m in medians] == ["citebot-sparse", "rank_bm25"]
+
+
+@needs_squad
+def test_analyze_files_runs_one_workers_batch() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.analyze_files", "--size", "smoke", "--files", "0:2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    files, blocks = proc.stdout.split(", ")
+    assert files == "2 files" and int(blocks.split()[0]) > 0
