@@ -133,7 +133,7 @@ def word_codes(
         map(code_of.__getitem__, itertools.chain.from_iterable(found)), np.int64,
         int(per_run.sum()),
     )
-    if len(flat) == len(found) and bool((per_run == 1).all()):  # one word a run
+    if bool((per_run == 1).all()):  # one word a run
         return flat[run_codes], list(code_of)
     counts = per_run[run_codes]
     first_word = (np.cumsum(per_run) - per_run)[run_codes]

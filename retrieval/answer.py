@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import normalize, tokenize
+from retrieval.analyze import fold, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 
@@ -260,7 +260,7 @@ def _score_sentences(
     text = hit.passage.text
     best = (0, len(text))
     best_score = -1.0
-    asked = set(normalize(question).casefold().split())
+    asked = set(fold(question).split())
     for start, end in split_sentences(text):
         sentence = text[start:end]
         score = _share(weights, _sentence_positions(sentence), total)
@@ -270,7 +270,7 @@ def _score_sentences(
         for pattern in expected:
             found = [m.group(0) for m in pattern.finditer(sentence)]
             # The answer is something the question does not already say.
-            if any(not set(normalize(f).casefold().split()) <= asked for f in found):
+            if any(not set(fold(f).split()) <= asked for f in found):
                 score += cfg.type_bonus
                 break
         if score > best_score:

@@ -28,13 +28,13 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.analyze import DOC_BREAK, DROPPED, fold, index_tokens, tokenize, word_codes
+from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, tokenize, word_codes
 from retrieval.corpus import (
     Block,
     CorpusError,
     assemble,
+    folded_index_body,
     heading_text,
-    index_body,
     is_reference,
     read_text,
     scan,
@@ -238,8 +238,7 @@ def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
             texts.append(encoded)
             size += len(encoded)
             text_end.append(size)
-            # Without "://" there is no URL to take out, and scan has folded the text.
-            body = fold(index_body(block.text)) if "://" in block.text else block.folded
+            body = folded_index_body(block.text, block.folded)
             bodies.append(body)
             body_chars += len(body)
             if body_chars >= COUNT_CHARS:

@@ -81,6 +81,12 @@ def index_body(text: str) -> str:
     return _URL.sub(" ", text)
 
 
+def folded_index_body(text: str, folded: str) -> str:
+    """`fold(index_body(text))`, given `folded = fold(text)`: a text without "://" holds no
+    URL to take out, so its fold serves as it is."""
+    return fold(index_body(text)) if "://" in text else folded
+
+
 @dataclass
 class Corpus:
     folder: Path
