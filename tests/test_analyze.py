@@ -102,21 +102,8 @@ def test_question_and_passage_get_the_same_analysis(tmp_path: Path) -> None:
         assert index.terms(question).unknown == []
 
 
-def test_words_of_many_texts_are_each_texts_words_with_breaks() -> None:
-    texts = ["", "the end", "Caf\u00e9 Bob's", "Q QQ q", "", "1,000 x", "na\u00efve", "plain", ""]
-    expected: list[str] = []
-    for n, text in enumerate(texts):
-        if n:
-            expected.append(analyze.DOC_BREAK)
-        folded = analyze._THOUSANDS.sub("", analyze.normalize(text).casefold())
-        expected.extend(analyze._TOKEN.findall(folded))
-    codes, distinct = analyze.word_codes(texts)
-    assert [distinct[c] for c in codes] == expected
-    assert distinct == list(dict.fromkeys(expected))  # numbered by first appearance
-    assert expected.count(analyze.DOC_BREAK) == len(texts) - 1
-
-
 def _regex_words(texts: list[str]) -> list[str]:
+    """The reference: the Unicode pattern over each text on its own, DOC_BREAK between."""
     expected: list[str] = []
     for n, text in enumerate(texts):
         if n:
@@ -124,6 +111,15 @@ def _regex_words(texts: list[str]) -> list[str]:
         folded = analyze._THOUSANDS.sub("", analyze.normalize(text).casefold())
         expected.extend(analyze._TOKEN.findall(folded))
     return expected
+
+
+def test_words_of_many_texts_are_each_texts_words_with_breaks() -> None:
+    texts = ["", "the end", "Caf\u00e9 Bob's", "Q QQ q", "", "1,000 x", "na\u00efve", "plain", ""]
+    expected = _regex_words(texts)
+    codes, distinct = analyze.word_codes(texts)
+    assert [distinct[c] for c in codes] == expected
+    assert distinct == list(dict.fromkeys(expected))  # numbered by first appearance
+    assert expected.count(analyze.DOC_BREAK) == len(texts) - 1
 
 
 def test_word_codes_match_the_regex_on_punctuated_ascii() -> None:

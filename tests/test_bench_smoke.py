@@ -24,18 +24,25 @@ PARITY_QUESTIONS = 200
 needs_squad = pytest.mark.skipif(not SQUAD_JSON.exists(), reason="SQuAD dev not available")
 
 
-@needs_squad
-def test_smoke_benchmark(tmp_path: Path) -> None:
-    out = tmp_path / "results.md"
+def _bench_module(module: str, *args: str, timeout: float = 120) -> str:
+    """Run `python -m bench.<module> args` from the project root; its stdout, once it has
+    exited cleanly."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", f"bench.{module}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@needs_squad
+def test_smoke_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    _bench_module("run", "--smoke", "--out", str(out))
     table = out.read_text(encoding="utf-8")
     for system in SYSTEMS:
         assert f"| {system} |" in table
@@ -91,19 +98,10 @@ def test_impact_pass_gives_the_full_top_k_on_squad(
 
 @needs_squad
 def test_build_rounds_alternate_and_report_medians() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable, "-m", "bench.build_rounds", "--size", "smoke",
-            "--systems", "citebot-sparse,rank_bm25", "--rounds", "2",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    stdout = _bench_module(
+        "build_rounds", "--size", "smoke", "--systems", "citebot-sparse,rank_bm25", "--rounds", "2"
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
+    lines = stdout.splitlines()
     rounds = [line.split(":")[0] for line in lines if line.startswith("round")]
     # The second round starts with the system that ended the first.
     assert rounds == [
@@ -116,14 +114,6 @@ def test_build_rounds_alternate_and_report_medians() -> None:
 
 @needs_squad
 def test_analyze_files_runs_one_workers_batch() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.analyze_files", "--size", "smoke", "--files", "0:2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    files, blocks = proc.stdout.split(", ")
+    stdout = _bench_module("analyze_files", "--size", "smoke", "--files", "0:2", timeout=60)
+    files, blocks = stdout.split(", ")
     assert files == "2 files" and int(blocks.split()[0]) > 0
