@@ -14,10 +14,9 @@ from pathlib import Path
 
 from bot.render import render_answer
 from retrieval.answer import answer
-from retrieval.corpus import load_corpus
 from retrieval.engines import RankBM25Engine, RankingConfig
 from retrieval.evaluate import load_questions
-from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    index = Index.build(load_corpus(ROOT / "seeds"), RankingConfig())
+    index = build_index(load_corpus(ROOT / "seeds"), RankingConfig())
     baseline = RankBM25Engine(index.postings, index.config)
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
     full: list[float] = []

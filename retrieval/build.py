@@ -35,11 +35,13 @@ from retrieval.corpus import (
     assemble,
     folded_index_body,
     heading_text,
-    is_reference,
+    index_body,
+    is_markdown,
     read_text,
     scan,
 )
 from retrieval.engines import Postings
+from retrieval.fields import field_tokens, term_fields
 from retrieval.passages import PassageTable, TableWriter
 
 log = logging.getLogger(__name__)
@@ -107,8 +109,9 @@ class DocCounts:
             self.terms.append(term)
         return tid
 
-    def add(self, tokens: list[str]) -> None:
-        """Count one document's tokens (a Counter keeps first-appearance order)."""
+    def add(self, tokens: list[str], length: int | None = None) -> None:
+        """Count one document's tokens (a Counter keeps first-appearance order). `length`:
+        its length for BM25, when some tokens are of other fields (see `index.py`)."""
         counted = Counter(tokens)
         found = list(map(self._ids.get, counted))
         if None in found:  # local ids may be in any order: global ids are given later
@@ -119,7 +122,7 @@ class DocCounts:
         self.local.extend(cast(list[int], found))
         self.tf.extend(counted.values())
         self.pairs.append(len(counted))
-        self.lengths.append(len(tokens))
+        self.lengths.append(len(tokens) if length is None else length)
 
     def add_texts(self, texts: list[str], folded: bool = False) -> None:
         """`add(tokenize(text))` for each text, with the per-token work done for all texts at
@@ -184,6 +187,8 @@ class FileBatch:
     text_end: array[int]
     heads: array[int]
     head_end: array[int]
+    # Markdown blocks' section paths, by block number.
+    sections: dict[int, str] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -216,6 +221,7 @@ def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
     texts: list[bytes] = []
     text_end = array("q")
     heads, head_end = array("i"), array("i")
+    sections: dict[int, str] = {}
     bodies: list[str] = []
     body_chars = 0
     all_blocks: list[Block] = []
@@ -225,19 +231,30 @@ def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
         if text is None:
             files.append(FileScan(name, 0, 0, False))
             continue
-        blocks, chrome = scan(text)
+        blocks, chrome = scan(text, name)
         files.append(FileScan(name, len(blocks), chrome, True))
         all_blocks.extend(blocks)
+        fielded = is_markdown(name)
+        if fielded and bodies:  # documents are counted in order
+            counts.add_texts(bodies, folded=True)
+            bodies, body_chars = [], 0
         for block in blocks:
             keys.append(block.key)
             headline.append(block.headline)
-            reference.append(is_reference(block.text))
+            reference.append(block.reference)
             line_start.append(block.line_start)
             line_end.append(block.line_end)
             encoded = block.text.encode("utf-8", "surrogatepass")
             texts.append(encoded)
             size += len(encoded)
             text_end.append(size)
+            if fielded:
+                sections[len(keys) - 1] = block.section
+                body_tokens = tokenize(index_body(block.text))
+                counts.add(
+                    body_tokens + field_tokens(block.section, block.code), len(body_tokens)
+                )
+                continue
             body = folded_index_body(block.text, block.folded)
             bodies.append(body)
             body_chars += len(body)
@@ -251,7 +268,7 @@ def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
         head_end.append(len(heads))
     return FileBatch(
         files, warnings, counts, b"".join(keys), headline, reference, line_start, line_end,
-        b"".join(texts), text_end, heads, head_end,
+        b"".join(texts), text_end, heads, head_end, sections,
     )
 
 
@@ -363,7 +380,9 @@ class PostingsBuilder:
             for future in done:
                 future.result()
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
-        return Postings(self.vocab, indptr, docs, tf, lengths.astype(np.int32))
+        return Postings(
+            self.vocab, indptr, docs, tf, lengths.astype(np.int32), term_fields(self.vocab)
+        )
 
 
 def _place(
@@ -522,6 +541,18 @@ def _merge(
         file_keys = [keys[KEY_SIZE * b : KEY_SIZE * (b + 1)] for b in range(first, last)]
         fid = writer.file_id(scanned.name)
         dropped += scanned.chrome
+        if is_markdown(scanned.name):
+            # Same text in another file stays at its own place: the asker may mean either,
+            # and the section tells them apart. Only repeats within the file go.
+            kept, duplicates = assemble(file_keys, batch.headline[first:last], set())
+            dropped += duplicates
+            counts[scanned.name] = len(kept)
+            blocks = [first + k.block for k in kept]
+            kept_blocks.extend(blocks)
+            kept_heads.extend([-1] * len(blocks))
+            _write_sections(batch, writer, fid, blocks)
+            first = last
+            continue
         if (
             not any(batch.headline[first:last])
             and seen.isdisjoint(file_keys)
@@ -613,6 +644,19 @@ def _write_plain(
     )
 
 
+def _write_sections(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int]) -> None:
+    for ordinal, b in enumerate(blocks):
+        writer.add_encoded(
+            fid,
+            batch.line_start[b],
+            batch.line_end[b],
+            ordinal,
+            _text(batch, b),
+            batch.sections.get(b, "").encode("utf-8", "surrogatepass"),
+            batch.reference[b],
+        )
+
+
 def _write_headed(
     batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int], heads: list[int]
 ) -> None:
@@ -670,8 +714,9 @@ def _add_headings(
 GROUP_DOCS = 65536
 
 
-def count_documents(docs: Iterable[list[str]]) -> Postings:
-    """Postings of tokenized documents, laid out as a folder build lays them out."""
+def count_documents(docs: Iterable[tuple[list[str], int] | list[str]]) -> Postings:
+    """Postings of tokenized documents, each its tokens or (tokens, length of its text),
+    laid out as a folder build lays them out."""
     builder = PostingsBuilder()
     counts = DocCounts()
 
@@ -681,8 +726,11 @@ def count_documents(docs: Iterable[list[str]]) -> Postings:
             _ints(counts.lengths),
         )
 
-    for tokens in docs:
-        counts.add(tokens)
+    for doc in docs:
+        if isinstance(doc, tuple):
+            counts.add(*doc)
+        else:
+            counts.add(doc)
         if len(counts.pairs) >= GROUP_DOCS:
             flush()
             counts = DocCounts()

@@ -6,15 +6,18 @@ import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.analyze import fold, normalize
+from retrieval.documents.markdown import read_markdown
+from retrieval.documents.windows import PASSAGE_CHARS, windows
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
+MARKDOWN_SUFFIXES = (".md",)
 
 # Page furniture that clippings carry along. Matched against a whole, case-folded paragraph
 # (exactly, or as its start) so a real sentence that merely mentions the words is kept.
@@ -85,18 +88,6 @@ def folded_index_body(text: str, folded: str) -> str:
     """`fold(index_body(text))`, given `folded = fold(text)`: a text without "://" holds no
     URL to take out, so its fold serves as it is."""
     return fold(index_body(text)) if "://" in text else folded
-
-
-@dataclass
-class Corpus:
-    folder: Path
-    passages: list[Passage]
-    files: dict[str, int]
-    dropped: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    def passages_of(self, file: str) -> list[Passage]:
-        return [p for p in self.passages if p.file == file]
 
 
 @dataclass(frozen=True)
@@ -211,7 +202,10 @@ def _blocks(lines: list[str]) -> list[_Block]:
         if current:
             text = " ".join(t for _, t in current)
             end = max(current[-1][0], last[0])
-            blocks.append(_Block(current[0][0] + 1, end + 1, text))
+            if len(text) <= PASSAGE_CHARS:
+                blocks.append(_Block(current[0][0] + 1, end + 1, text))
+            else:
+                blocks.extend(_long_block(current, text))
             current.clear()
 
     for i, line in enumerate(lines):
@@ -238,6 +232,22 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
+def _long_block(lines: list[tuple[int, str]], text: str) -> list[_Block]:
+    """A block over the size cap, cut into windows along sentences, each with its lines."""
+    marks: list[tuple[int, int]] = []
+    offset = 0
+    for i, line in lines:
+        marks.append((offset, i + 1))
+        offset += len(line) + 1
+    return [
+        _Block(w.line_start, w.line_end, text[w.start : w.end]) for w in windows(text, marks)
+    ]
+
+
+def is_markdown(name: str) -> bool:
+    return name.lower().endswith(MARKDOWN_SUFFIXES)
+
+
 @dataclass(frozen=True)
 class Block:
     """A paragraph block that is not page chrome, with what the sequential pass needs."""
@@ -252,6 +262,11 @@ class Block:
     headline: bool
     # `analyze.fold(text)`, computed for the checks here and reused to find the words.
     folded: str
+    # Markdown: the heading path above the block, and the code that goes with it; both are
+    # searched as fields of their own (see `index.py`).
+    section: str = ""
+    code: str = ""
+    reference: bool = False
 
     @property
     def heading(self) -> str:
@@ -285,9 +300,11 @@ def _dedup_key_folded(folded: str) -> bytes:
     return hashlib.blake2b(spaced.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def scan(text: str) -> tuple[list[Block], int]:
+def scan(text: str, name: str = "") -> tuple[list[Block], int]:
     """The non-chrome blocks of one file and how many chrome blocks were dropped. Depends on
     the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
+    if is_markdown(name):
+        return _scan_markdown(text)
     blocks = _blocks(text.splitlines())
     folded = [fold(b.text) for b in blocks]  # shared by the checks and the word count
     chrome = [_is_chrome_folded(f) for f in folded]
@@ -309,9 +326,33 @@ def scan(text: str) -> tuple[list[Block], int]:
                 _dedup_key_folded(folded[n]),
                 headline,
                 folded[n],
+                reference=is_reference(block.text),  # here, not per block downstream
             )
         )
     return out, len(blocks) - len(out)
+
+
+def _scan_markdown(text: str) -> tuple[list[Block], int]:
+    found = read_markdown(text)
+    out: list[Block] = []
+    for block in found:
+        folded = fold(block.text)
+        if _is_chrome_folded(folded):
+            continue
+        out.append(
+            Block(
+                block.line_start,
+                block.line_end,
+                block.text,
+                _dedup_key_folded(folded),
+                False,
+                folded,
+                block.section,
+                block.code,
+                block.reference or is_reference(block.text),
+            )
+        )
+    return out, len(found) - len(out)
 
 
 @dataclass(frozen=True)
@@ -344,53 +385,3 @@ def assemble(
         kept.append(Kept(n, heading))
         heading = None
     return kept, dropped
-
-
-def make_passage(file: str, ordinal: int, block: Block, head: Block | None) -> Passage:
-    return Passage(
-        file=file,
-        # The span includes the headline, so a citation of it lands here.
-        line_start=head.line_start if head is not None else block.line_start,
-        line_end=block.line_end,
-        ordinal=ordinal,
-        text=block.text,
-        heading=head.heading if head is not None else "",
-        reference=is_reference(block.text),
-    )
-
-
-def chunk(file: str, text: str, seen: set[bytes] | None = None) -> tuple[list[Passage], int]:
-    """Passages of one file and how many chrome or duplicate paragraphs were dropped."""
-    blocks, chrome = scan(text)
-    kept, duplicates = assemble(
-        [b.key for b in blocks], [b.headline for b in blocks], set() if seen is None else seen
-    )
-    passages = [
-        make_passage(file, i, blocks[k.block], None if k.heading is None else blocks[k.heading])
-        for i, k in enumerate(kept)
-    ]
-    return passages, chrome + duplicates
-
-
-def load_corpus(folder: Path | str, files: Iterable[Path] | None = None) -> Corpus:
-    root = Path(folder)
-    paths = list(files) if files is not None else corpus_files(root)
-    passages: list[Passage] = []
-    counts: dict[str, int] = {}
-    warnings: list[str] = []
-    dropped = 0
-    seen: set[bytes] = set()
-    for path in paths:
-        text = read_text(path, warnings)
-        if text is None:
-            continue
-        name = path.relative_to(root).as_posix()
-        found, lost = chunk(name, text, seen)
-        passages.extend(found)
-        counts[name] = len(found)
-        dropped += lost
-    for warning in warnings:
-        log.warning(warning)
-    if not passages:
-        raise CorpusError(f"no readable paragraphs in corpus folder {root}")
-    return Corpus(root, passages, counts, dropped, warnings)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import rank_bm25
 
+from retrieval.fields import BODY, FIELD_WEIGHTS, FieldArray, field_of
 from retrieval.impacts import Impacts, Lists, impact_candidates
 
 Variant = Literal["okapi", "l", "plus"]
@@ -38,14 +39,12 @@ class RankingConfig:
     b: float = 0.3
     delta: float = 1.0
     epsilon: float = 0.25
-    engine: EngineName = "auto"
-    # Passage count from which `auto` switches to the sparse engine (bench/README).
-    sparse_from: int = 5000
+    # The sparse engine serves; rank-bm25 can be chosen to compare against ("auto" is the
+    # sparse engine, kept so that older settings files still load).
+    engine: EngineName = "sparse"
 
     def resolved_engine(self, passages: int) -> Literal["rank-bm25", "sparse"]:
-        if self.engine == "auto":
-            return "sparse" if passages >= self.sparse_from else "rank-bm25"
-        return self.engine
+        return "rank-bm25" if self.engine == "rank-bm25" else "sparse"
 
 
 @dataclass
@@ -56,7 +55,9 @@ class Postings:
     indptr: IntArray
     docs: npt.NDArray[np.int32]
     tf: npt.NDArray[np.int32]
-    doc_len: npt.NDArray[np.int32]
+    doc_len: npt.NDArray[np.int32]  # the text's tokens: other fields are not normalised
+    # Each term's field (`retrieval.fields`), or None when all are of the text.
+    fields: FieldArray | None = None
 
     @property
     def n_docs(self) -> int:
@@ -75,8 +76,17 @@ class Postings:
         return out
 
 
-def idf_table(config: RankingConfig, df: IntArray, n: int) -> FloatArray:
-    """rank-bm25's idf for each variant, including Okapi's floor for negative values."""
+def idf_table(
+    config: RankingConfig, df: IntArray, n: int, fields: FieldArray | None = None
+) -> FloatArray:
+    """rank-bm25's idf for each variant, including Okapi's floor for negative values, for
+    each field as rank-bm25 over that field alone would give it."""
+    if fields is not None:
+        out = np.empty(len(df), dtype=np.float64)
+        for f in np.unique(fields).tolist():
+            mask = fields == f
+            out[mask] = idf_table(config, df[mask], n)
+        return out
     dff = df.astype(np.float64)
     if config.variant == "okapi":
         idf = np.log(n - dff + 0.5) - np.log(dff + 0.5)
@@ -109,7 +119,9 @@ class SparseEngine:
         self.config = config
         self.weights = weights
         self.impacts = impacts if impacts is not None else Impacts.of(weights)
-        self.idf = idf_table(config, postings.doc_freq(), postings.n_docs)
+        self.idf = idf_table(config, postings.doc_freq(), postings.n_docs, postings.fields)
+        # Each term's field weight, where a term is not of the text.
+        self.term_weight = None if postings.fields is None else FIELD_WEIGHTS[postings.fields]
         self._mark: npt.NDArray[np.bool_] | None = None
         self._acc: npt.NDArray[np.uint16] | None = None
         # Plain views: slicing a numpy memmap costs a Python-level __array_finalize__.
@@ -132,23 +144,36 @@ class SparseEngine:
     @staticmethod
     def contributions(postings: Postings, config: RankingConfig) -> FloatArray:
         n = postings.n_docs
-        idf = idf_table(config, postings.doc_freq(), n)
+        df = postings.doc_freq()
+        idf = idf_table(config, df, n, postings.fields)
         avgdl = float(postings.doc_len.mean()) if n else 1.0
         tf = postings.tf.astype(np.float64)
         # Per passage, then gathered: the same float operations on each value, in a fraction
         # of the passes over the postings.
         doc_norm = 1 - config.b + config.b * postings.doc_len / avgdl
-        term_idf = np.repeat(idf, postings.doc_freq())
+        term_idf = np.repeat(idf, df)
         k1 = config.k1
+        field = None if postings.fields is None else np.repeat(postings.fields, df)
+
+        def per_posting(per_doc: npt.NDArray[np.floating[Any]], plain: float) -> FloatArray:
+            """A passage value for each posting; `plain` for terms of fields other than
+            the text, which are not length-normalised (rank-bm25 with b = 0)."""
+            out: FloatArray = np.asarray(per_doc[postings.docs], dtype=np.float64)
+            if field is not None:
+                out[field != BODY] = plain
+            return out
+
         if config.variant == "okapi":
-            part = tf * (k1 + 1) / (tf + (k1 * doc_norm)[postings.docs])
+            part = tf * (k1 + 1) / (tf + per_posting(k1 * doc_norm, k1))
         elif config.variant == "l":
-            ctd = tf / doc_norm[postings.docs]
+            ctd = tf / per_posting(doc_norm, 1.0)
             part = tf * (k1 + 1) * (ctd + config.delta) / (k1 + ctd + config.delta)
         else:
             # BM25+ also gives idf*delta to passages without the term; `scores` adds it.
-            part = (tf * (k1 + 1)) / ((k1 * doc_norm)[postings.docs] + tf)
+            part = (tf * (k1 + 1)) / (per_posting(k1 * doc_norm, k1) + tf)
         out: FloatArray = term_idf * part
+        if field is not None:
+            out *= FIELD_WEIGHTS[field]
         return out
 
     def scores(self, term_ids: list[int]) -> FloatArray:
@@ -166,8 +191,12 @@ class SparseEngine:
         one summation order for `scores` and `matched`, so their floats agree exactly."""
         base = 0.0
         if self.config.variant == "plus":
+            weight = self.term_weight
             for t in term_ids:
-                base += float(self.idf[t]) * self.config.delta
+                if weight is None:
+                    base += float(self.idf[t]) * self.config.delta
+                else:
+                    base += float(self.idf[t]) * self.config.delta * float(weight[t])
         return base
 
     def holders(self, docs: IntArray | npt.NDArray[np.int32]) -> IntArray:
@@ -242,27 +271,41 @@ class SparseEngine:
         return docs[pick], scores[pick]
 
 
+def rank_bm25_model(bags: list[list[str]], config: RankingConfig, b: float) -> rank_bm25.BM25:
+    if config.variant == "okapi":
+        return rank_bm25.BM25Okapi(bags, k1=config.k1, b=b, epsilon=config.epsilon)
+    if config.variant == "l":
+        return rank_bm25.BM25L(bags, k1=config.k1, b=b, delta=config.delta)
+    return rank_bm25.BM25Plus(bags, k1=config.k1, b=b, delta=config.delta)
+
+
 class RankBM25Engine:
-    """rank-bm25 as the reference scorer; fine for small corpora, O(terms x passages)."""
+    """rank-bm25 itself, the definition of the scores, kept to compare against (tests, and
+    `engine = "rank-bm25"`): O(terms x passages). One model per field, weighted."""
 
     name = "rank-bm25"
 
     def __init__(self, postings: Postings, config: RankingConfig) -> None:
         self.terms = {t: term for term, t in postings.vocab.items()}
         bags = postings.bags()
-        if config.variant == "okapi":
-            self.model: rank_bm25.BM25 = rank_bm25.BM25Okapi(
-                bags, k1=config.k1, b=config.b, epsilon=config.epsilon
-            )
-        elif config.variant == "l":
-            self.model = rank_bm25.BM25L(bags, k1=config.k1, b=config.b, delta=config.delta)
-        else:
-            self.model = rank_bm25.BM25Plus(bags, k1=config.k1, b=config.b, delta=config.delta)
+        by_field: dict[int, list[list[str]]] = {BODY: [[] for _ in bags]}
+        for d, bag in enumerate(bags):
+            for term in bag:
+                f = field_of(term)
+                if f not in by_field:
+                    by_field[f] = [[] for _ in bags]
+                by_field[f][d].append(term)
+        self.models = {
+            f: rank_bm25_model(fb, config, config.b if f == BODY else 0.0)
+            for f, fb in by_field.items()
+        }
 
     def scores(self, term_ids: list[int]) -> FloatArray:
-        out: FloatArray = np.asarray(
-            self.model.get_scores([self.terms[t] for t in term_ids]), dtype=np.float64
-        )
+        out: FloatArray = np.zeros(len(self.models[BODY].doc_len), dtype=np.float64)
+        for f, model in self.models.items():
+            asked = [self.terms[t] for t in term_ids if field_of(self.terms[t]) == f]
+            if asked:
+                out += float(FIELD_WEIGHTS[f]) * np.asarray(model.get_scores(asked))
         return out
 
 

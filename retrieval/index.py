@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.analyze import tokenize
-from retrieval.build import build_folder, count_documents, release_free_memory
-from retrieval.corpus import Corpus, Passage, corpus_files
+from retrieval.build import build_folder, release_free_memory
+from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import (
     Engine,
     FloatArray,
@@ -24,6 +24,7 @@ from retrieval.engines import (
     idf_table,
     top_k,
 )
+from retrieval.fields import PREFIXES
 from retrieval.impacts import Impacts
 from retrieval.passages import PassageTable
 
@@ -47,17 +48,20 @@ class Hit:
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """A question's tokens, with the ones the corpus knows and their idf."""
+    """A question's tokens, with the ones the corpus knows and their idf. `scoring`: the
+    term ids to score, the text's and those of the other fields (`retrieval.fields`)."""
 
     tokens: list[str]
     known: list[int]
     idf: list[float]
     unknown: list[str]
+    scoring: list[int] = field(default_factory=list)
 
 
 def passage_tokens(passage: Passage) -> list[str]:
-    """The paragraph's tokens plus the words its headline adds, each once: the headline makes
-    the paragraph findable by its words without inflating terms it already has."""
+    """The words a passage is known by: its text's tokens plus the words its heading adds,
+    each once (a headline of a clipping, or a Markdown block's section path), so a heading
+    counts towards how much of a question a passage covers."""
     tokens = tokenize(passage.body_for_index())
     if passage.heading:
         have = set(tokens)
@@ -99,7 +103,7 @@ def contributions(
     if len(postings.docs) <= chunk:
         return SparseEngine.contributions(postings, config)
     n = postings.n_docs
-    idf = idf_table(config, postings.doc_freq(), n)
+    idf = idf_table(config, postings.doc_freq(), n, postings.fields)
     parts: list[tuple[int, Postings]] = []
     for a, b in _slices(postings, chunk):
         lo, hi = int(postings.indptr[a]), int(postings.indptr[b])
@@ -109,8 +113,9 @@ def contributions(
             docs=postings.docs[lo:hi],
             tf=postings.tf[lo:hi],
             doc_len=postings.doc_len,
+            fields=None if postings.fields is None else postings.fields[a:b],
         )
-        if not np.array_equal(idf_table(config, part.doc_freq(), n), idf[a:b]):
+        if not np.array_equal(idf_table(config, part.doc_freq(), n, part.fields), idf[a:b]):
             return SparseEngine.contributions(postings, config)
         parts.append((lo, part))
     out = np.empty(len(postings.docs), dtype=np.float64)
@@ -159,31 +164,6 @@ class Index:
         self._terms_cache: dict[int, frozenset[str]] = {}
 
     @classmethod
-    def build(
-        cls, corpus: Corpus, config: RankingConfig, progress: Progress | None = None
-    ) -> Index:
-        started = time.perf_counter()
-        total = len(corpus.passages)
-
-        def tokens() -> Iterator[list[str]]:
-            for i, passage in enumerate(corpus.passages):
-                yield passage_tokens(passage)
-                if progress is not None and (i % 2000 == 0 or i + 1 == total):
-                    progress(i + 1, total)
-
-        postings = count_documents(tokens())
-        stats = BuildStats(
-            files=len(corpus.files),
-            passages=total,
-            dropped=corpus.dropped,
-            vocabulary=len(postings.vocab),
-            warnings=list(corpus.warnings),
-        )
-        index = cls(corpus.passages, postings, config, stats=stats)
-        stats.seconds = time.perf_counter() - started
-        return index
-
-    @classmethod
     def build_folder(
         cls,
         folder: Path | str,
@@ -192,8 +172,8 @@ class Index:
         workers: int | None = None,
         batch_bytes: int | None = None,
     ) -> Index:
-        """`build(load_corpus(folder))` without a Passage object per paragraph, the files
-        analysed in `workers` processes (default: by corpus size)."""
+        """The index of a corpus folder: the one ingestion path. The files are analysed in
+        `workers` processes (default: by corpus size)."""
         started = time.perf_counter()
         root = Path(folder)
         built = build_folder(
@@ -227,30 +207,39 @@ class Index:
         known: list[int] = []
         idf: list[float] = []
         unknown: list[str] = []
+        other: list[int] = []
+        vocab = self.postings.vocab
+        fielded = self.postings.fields is not None
         for tok in tokens:
-            t = self.postings.vocab.get(tok)
+            t = vocab.get(tok)
+            found = [] if not fielded else [
+                f for f in (vocab.get(p + tok) for p in PREFIXES) if f is not None
+            ]
+            other.extend(found)
             if t is None:
-                unknown.append(tok)
+                if not found:
+                    unknown.append(tok)
             else:
                 known.append(t)
                 idf.append(float(self.idf[t]))
-        return QueryTerms(tokens, known, idf, unknown)
+        return QueryTerms(tokens, known, idf, unknown, known + other)
 
     def scores(self, terms: QueryTerms) -> FloatArray:
-        out: FloatArray = self.engine.scores(terms.known) * self.boost
+        out: FloatArray = self.engine.scores(terms.scoring or terms.known) * self.boost
         return out
 
     def search(self, question: str | QueryTerms, k: int = 10) -> list[Hit]:
         terms = self.terms(question) if isinstance(question, str) else question
-        if not terms.known:
+        ids = terms.scoring or terms.known
+        if not ids:
             return []
         # BM25+ credits every passage a little for each query term; only real matches count,
         # so only they are boosted and ranked (ties still go to the lower index).
         if isinstance(self.engine, SparseEngine):
-            found, scores = self.engine.best(terms.known, k, self.boost)
+            found, scores = self.engine.best(ids, k, self.boost)
         else:
-            candidates = self.sparse.holders_of(terms.known)
-            scores = self.engine.scores(terms.known)[candidates] * self.boost[candidates]
+            candidates = self.sparse.holders_of(ids)
+            scores = self.engine.scores(ids)[candidates] * self.boost[candidates]
             best = top_k(scores, k)
             found, scores = candidates[best], scores[best]
         return [

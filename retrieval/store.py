@@ -27,16 +27,19 @@ import numpy as np
 from retrieval.analyze import ANALYZER_VERSION
 from retrieval.corpus import corpus_files
 from retrieval.engines import Postings, RankingConfig
+from retrieval.fields import PREFIXES, term_fields
 from retrieval.impacts import Impacts
 from retrieval.index import BuildStats, Index, Progress
 from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
-# Format 4: integer impacts beside the float contributions (format 3: the passage table and a
+# Format 5: field terms (Markdown sections and code). Format 4: integer impacts beside the
+# float contributions (format 3: the passage table and a
 # CRC-32 of every file).
-FORMAT_VERSION = 4
-CHUNKER_VERSION = 2
+FORMAT_VERSION = 5
+# 3: Markdown read by its structure, passages capped in size.
+CHUNKER_VERSION = 3
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
 # Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
 # restart does not have to read every byte again.
@@ -57,7 +60,7 @@ class StaleIndex(Exception):
 def corpus_key(folder: Path, config: RankingConfig) -> str:
     files = corpus_files(folder)
     digest = hashlib.blake2b(digest_size=16)
-    scoring = {k: v for k, v in asdict(config).items() if k not in ("engine", "sparse_from")}
+    scoring = {k: v for k, v in asdict(config).items() if k != "engine"}
     digest.update(json.dumps([FORMAT_VERSION, CHUNKER_VERSION, ANALYZER_VERSION, scoring]).encode())
     stats = [path.stat() for path in files]
     by_content = sum(stat.st_size for stat in stats) <= CONTENT_HASH_LIMIT
@@ -221,7 +224,10 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         for name, size in meta["sizes"].items():
             if arrays[name].shape != (size,):
                 raise StaleIndex(f"{name}.npy has shape {arrays[name].shape}, expected {size}")
-        vocab_list = json.loads((target / "vocab.json").read_text(encoding="utf-8"))
+        vocab_text = (target / "vocab.json").read_text(encoding="utf-8")
+        vocab_list = json.loads(vocab_text)
+        # Only a corpus with Markdown has field terms; a plain one skips the scan.
+        fielded = any(prefix in vocab_text for prefix in PREFIXES)
         files = json.loads((target / "files.json").read_text(encoding="utf-8"))
         if mmap:
             blob: bytes | FileBlob = FileBlob((target / "texts.bin").open("rb"))
@@ -247,6 +253,7 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         docs=arrays["docs"],
         tf=arrays["tf"],
         doc_len=arrays["doc_len"],
+        fields=term_fields(vocab_list) if fielded else None,
     )
     problem = _check_postings(postings, arrays["weights"], impacts)
     if problem:

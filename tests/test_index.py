@@ -9,9 +9,9 @@ import pytest
 
 from retrieval.analyze import tokenize
 from retrieval.answer import answer
-from retrieval.corpus import Corpus, load_corpus
 from retrieval.engines import RankingConfig, Variant, top_k
 from retrieval.index import Index, passage_tokens
+from tests.oracle import Corpus, build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -57,8 +57,8 @@ def test_search_without_known_terms_is_empty(seed_index: Index, question: str) -
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_sparse_and_rank_bm25_engines_agree(seeds: Corpus, variant: Variant) -> None:
-    sparse = Index.build(seeds, RankingConfig(engine="sparse", variant=variant))
-    reference = Index.build(seeds, RankingConfig(engine="rank-bm25", variant=variant))
+    sparse = build_index(seeds, RankingConfig(engine="sparse", variant=variant))
+    reference = build_index(seeds, RankingConfig(engine="rank-bm25", variant=variant))
     assert sparse.engine.name == "sparse"
     assert reference.engine.name == "rank-bm25"
     for question in QUESTIONS:
@@ -75,7 +75,7 @@ def test_sparse_and_rank_bm25_engines_agree(seeds: Corpus, variant: Variant) -> 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_with_engine_keeps_the_results(seeds: Corpus, variant: Variant) -> None:
-    built = Index.build(seeds, RankingConfig(engine="rank-bm25", variant=variant))
+    built = build_index(seeds, RankingConfig(engine="rank-bm25", variant=variant))
     switched = built.with_engine(RankingConfig(engine="sparse", variant=variant))
     assert switched.engine.name == "sparse"
     for question in QUESTIONS:
@@ -84,11 +84,9 @@ def test_with_engine_keeps_the_results(seeds: Corpus, variant: Variant) -> None:
         ]
 
 
-def test_auto_engine_switches_on_corpus_size() -> None:
-    config = RankingConfig(engine="auto", sparse_from=100)
-    assert config.resolved_engine(99) == "rank-bm25"
-    assert config.resolved_engine(100) == "sparse"
-    assert RankingConfig(engine="sparse").resolved_engine(1) == "sparse"
+def test_one_serving_engine_and_rank_bm25_on_request() -> None:
+    assert RankingConfig().resolved_engine(1) == "sparse"
+    assert RankingConfig(engine="auto").resolved_engine(10**9) == "sparse"
     assert RankingConfig(engine="rank-bm25").resolved_engine(10**9) == "rank-bm25"
 
 
@@ -126,7 +124,7 @@ def _bounded_case(variant: Variant, engine: str) -> object:
 def test_term_frequency_saturates(tmp_path: Path, variant: Variant, engine: str) -> None:
     corpus = saturation_corpus(tmp_path)
     config = RankingConfig(variant=variant, engine="sparse" if engine == "sparse" else "rank-bm25")
-    index = Index.build(corpus, config)
+    index = build_index(corpus, config)
     terms = index.terms("zebra")
     scores = index.scores(terms)
     idf = float(index.idf[terms.known[0]])
@@ -172,7 +170,7 @@ def test_build_stats(seeds: Corpus, seed_index: Index) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_sparse_matched_scores_equal_the_full_scores(seeds: Corpus, variant: Variant) -> None:
-    index = Index.build(seeds, RankingConfig(engine="sparse", variant=variant))
+    index = build_index(seeds, RankingConfig(engine="sparse", variant=variant))
     engine = index.sparse
     p = index.postings
     for question in [*QUESTIONS, "scale", "meta meta scale"]:

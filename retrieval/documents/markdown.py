@@ -1,0 +1,345 @@
+"""Markdown files to prose blocks, each with its source lines and the heading path above it.
+
+A CommonMark parser (markdown-it-py) does the reading; its block tokens carry their source
+lines. A block is a paragraph, a group of list items, one table row (with its column
+names), or a paragraph of a block quote or admonition. Headings are not blocks: they form the
+section path every block below them carries. Code is not prose: it goes with the prose block
+before it (or after it, at the top of a section) as searchable text of its own. Include
+directives, diagram sources, HTML blocks, images and front matter other than the title are
+dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from retrieval.documents.windows import PASSAGE_CHARS, windows
+
+SECTION_SEPARATOR = " › "
+# Fenced code in these languages is a drawing, not code anyone asks about.
+DIAGRAM_LANGUAGES = frozenset({"mermaid", "plantuml", "puml", "dot", "graphviz", "ditaa", "svg"})
+# Include and templating directives of common documentation tools (mdBook, MkDocs snippets,
+# Jinja/Liquid, Hugo shortcodes): they stand for text that is not in the file.
+_DIRECTIVE = re.compile(
+    r"\{\{#[^}\n]*\}\}|\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|^\s*-+8<-+.*$", re.MULTILINE
+)
+# List items are grouped into one block up to this many characters: a lone short item has
+# too few words to be found, a whole long list too many to quote.
+LIST_GROUP_CHARS = 800
+# A short paragraph that only labels what follows ("**Metric names:**") leads the next block.
+LEAD_IN_WORDS = 8
+ITEM_MARK = "• "
+_YAML_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class MarkdownBlock:
+    line_start: int  # 1-based, inclusive
+    line_end: int
+    text: str
+    section: str
+    code: str = ""
+    # A list whose items are all links (a table of contents, a link list): kept searchable
+    # at a lower weight, as bibliography entries are.
+    reference: bool = False
+
+
+@dataclass
+class _Piece:
+    text: str
+    marks: list[tuple[int, int]]  # (offset in text, 1-based source line)
+    section: str
+    code: list[str] = field(default_factory=list)
+    reference: bool = False
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark").enable("table").use(front_matter_plugin).use(admon_plugin)
+
+
+def strip_directives(text: str) -> str:
+    return _DIRECTIVE.sub(" ", text)
+
+
+class _Inline:
+    """One inline token as shown text: code spans keep their backticks, links show their
+    text, emphasis and images and inline HTML go. Records where each source line starts."""
+
+    def __init__(self, token: Token, line: int) -> None:
+        parts: list[str] = []
+        self.marks: list[tuple[int, int]] = [(0, line)]
+        self.all_link = True  # every word sits inside a link
+        size = 0
+        in_link = 0
+        for child in token.children or []:
+            kind = child.type
+            piece = ""  # images (their alt text is in their children) and HTML show nothing
+            if kind == "text":
+                piece = strip_directives(child.content)
+            elif kind == "code_inline":
+                piece = f"`{child.content}`" if "`" not in child.content else child.content
+            elif kind in ("softbreak", "hardbreak"):
+                piece = " "
+                line += 1
+                self.marks.append((size + 1, line))
+            elif kind == "link_open":
+                in_link += 1
+            elif kind == "link_close":
+                in_link -= 1
+            if piece.strip() and not in_link and kind != "softbreak":
+                self.all_link = False
+            parts.append(piece)
+            size += len(piece)
+        self.text, self.marks = tidy("".join(parts), self.marks)
+
+
+def tidy(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """Runs of white space as one space, none at the ends; the marks follow the text."""
+    out: list[str] = []
+    new_offset: list[int] = []  # for each old offset, its offset in the tidied text
+    size = 0
+    space = True  # drops leading space
+    for ch in text:
+        new_offset.append(size)
+        if ch.isspace():
+            if not space:
+                out.append(" ")
+                size += 1
+            space = True
+        else:
+            out.append(ch)
+            size += 1
+            space = False
+    new_offset.append(size)
+    if out and out[-1] == " ":
+        out.pop()
+    tidied = "".join(out)
+    moved = [(min(new_offset[o], max(len(tidied) - 1, 0)), line) for o, line in marks]
+    return tidied, moved
+
+
+def _title_of_front_matter(content: str) -> str:
+    m = _YAML_TITLE.search(content)
+    if not m:
+        return ""
+    return m.group(1).strip().strip("\"'")
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.pieces: list[_Piece] = []
+        self.title = ""
+        self.headings: list[tuple[int, str]] = []
+        self.pending_code: list[str] = []
+        self.lead: tuple[str, int] | None = None
+
+    @property
+    def section(self) -> str:
+        names = [name for _, name in self.headings]
+        if self.title and (not names or names[0] != self.title):
+            names.insert(0, self.title)
+        return SECTION_SEPARATOR.join(names)
+
+    def heading(self, level: int, text: str) -> None:
+        text = " ".join(strip_directives(text).split())
+        if not text:
+            return
+        self.headings = [(lv, name) for lv, name in self.headings if lv < level]
+        self.headings.append((level, text))
+        self.pending_code = []
+        self.lead = None
+
+    def add(self, text: str, marks: list[tuple[int, int]], reference: bool = False) -> None:
+        if self.lead is not None:
+            lead, line = self.lead
+            shift = len(lead) + 1
+            text = f"{lead} {text}"
+            marks = [(0, line)] + [(o + shift, ln) for o, ln in marks]
+            self.lead = None
+        piece = _Piece(text, marks, self.section, self.pending_code, reference)
+        self.pending_code = []
+        self.pieces.append(piece)
+
+    def code(self, text: str) -> None:
+        text = strip_directives(text)
+        if not text.strip():
+            return
+        last = self.pieces[-1] if self.pieces else None
+        if last is not None and last.section == self.section:
+            last.code.append(text)
+        else:
+            self.pending_code.append(text)
+
+    def paragraph(self, inline: _Inline, line: int) -> None:
+        text = inline.text
+        if not any(ch.isalpha() for ch in text):
+            return
+        words = text.split()
+        if len(words) <= LEAD_IN_WORDS and text.rstrip().endswith(":"):
+            self.lead = (" ".join(words), line)
+            return
+        # A paragraph of nothing but links is a link list (a table of contents, "see also").
+        self.add(text, inline.marks, reference=inline.all_link)
+
+
+def _is_diagram(token: Token) -> bool:
+    return token.info.strip().split(" ")[0].lower() in DIAGRAM_LANGUAGES
+
+
+def _close_of(tokens: list[Token], i: int) -> int:
+    """Index of the token closing the one opened at i."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j].nesting
+        if depth == 0:
+            return j
+    return len(tokens) - 1
+
+
+def _list_items(tokens: list[Token], lo: int, hi: int) -> list[tuple[str, int, bool, list[str]]]:
+    """The top-level items of the list tokens[lo:hi+1]: (text, first line, all links, code);
+    nested lists and paragraphs of an item join its text."""
+    items: list[tuple[str, int, bool, list[str]]] = []
+    i = lo + 1
+    while i < hi:
+        tok = tokens[i]
+        if tok.type == "list_item_open":
+            end = _close_of(tokens, i)
+            texts: list[str] = []
+            code: list[str] = []
+            all_link = True
+            for inner in tokens[i + 1 : end]:
+                if inner.type == "inline" and inner.map is not None:
+                    rendered = _Inline(inner, inner.map[0] + 1)
+                    texts.append(rendered.text)
+                    all_link = all_link and rendered.all_link
+                elif inner.type in ("fence", "code_block") and not _is_diagram(inner):
+                    code.append(inner.content)
+            line = (tok.map[0] if tok.map else 0) + 1
+            text = " ".join(" ".join(texts).split())
+            if text:
+                items.append((text, line, all_link, code))
+            i = end + 1
+        else:
+            i += 1
+    return items
+
+
+def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock]:
+    tokens = _parser().parse(source)
+    reader = _Reader()
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        kind = tok.type
+        if kind == "front_matter":
+            reader.title = _title_of_front_matter(tok.content)
+        elif kind == "heading_open":
+            inline = tokens[i + 1]
+            level = int(tok.tag[1:]) if tok.tag[1:].isdigit() else 6
+            reader.heading(level, _Inline(inline, 1).text)
+            if not reader.title and level <= 1:
+                reader.title = reader.headings[-1][1] if reader.headings else ""
+            i = _close_of(tokens, i)
+        elif kind == "paragraph_open":
+            inline = tokens[i + 1]
+            if inline.map is not None:
+                reader.paragraph(_Inline(inline, inline.map[0] + 1), inline.map[0] + 1)
+            i = _close_of(tokens, i)
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            end = _close_of(tokens, i)
+            _add_list(reader, _list_items(tokens, i, end))
+            i = end
+        elif kind == "table_open":
+            end = _close_of(tokens, i)
+            _add_table(reader, tokens[i : end + 1])
+            i = end
+        elif kind in ("fence", "code_block") and not _is_diagram(tok):
+            reader.code(tok.content)
+        elif kind == "admonition_title_open":
+            i = _close_of(tokens, i)  # "Note", "Warning": a label, not a passage
+        i += 1
+    out: list[MarkdownBlock] = []
+    for piece in reader.pieces:
+        code = "\n".join(piece.code)
+        for w in windows(piece.text, piece.marks, limit):
+            out.append(
+                MarkdownBlock(
+                    w.line_start,
+                    w.line_end,
+                    piece.text[w.start : w.end],
+                    piece.section,
+                    code,
+                    piece.reference,
+                )
+            )
+            code = ""  # the code goes with the first window only
+    return out
+
+
+def _add_list(reader: _Reader, items: list[tuple[str, int, bool, list[str]]]) -> None:
+    reference = bool(items) and all(all_link for _, _, all_link, _ in items)
+    group: list[tuple[str, int, bool, list[str]]] = []
+    size = 0
+
+    def flush() -> None:
+        if not group:
+            return
+        parts: list[str] = []
+        marks: list[tuple[int, int]] = []
+        offset = 0
+        for text, line, _, _ in group:
+            marks.append((offset, line))
+            parts.append(ITEM_MARK + text)
+            offset += len(parts[-1]) + 1
+        reader.add("\n".join(parts), marks, reference)
+        for _, _, _, code in group:
+            for snippet in code:
+                reader.code(snippet)
+        group.clear()
+
+    for item in items:
+        if group and size + len(item[0]) > LIST_GROUP_CHARS:
+            flush()
+            size = 0
+        group.append(item)
+        size += len(item[0]) + len(ITEM_MARK) + 1
+    flush()
+
+
+def _add_table(reader: _Reader, tokens: list[Token]) -> None:
+    """One block per body row, each cell labelled with its column name."""
+    header: list[str] = []
+    row: list[str] = []
+    line = 0
+    in_head = False
+    for tok in tokens:
+        if tok.type == "thead_open":
+            in_head = True
+        elif tok.type == "thead_close":
+            in_head = False
+        elif tok.type == "tr_open":
+            row = []
+            line = (tok.map[0] if tok.map else 0) + 1
+        elif tok.type == "inline":
+            row.append(_Inline(tok, line).text)
+        elif tok.type == "tr_close":
+            if in_head:
+                header = row
+                continue
+            cells = [
+                f"{header[n]}: {cell}" if n < len(header) and header[n] else cell
+                for n, cell in enumerate(row)
+                if cell
+            ]
+            text = "; ".join(cells)
+            if any(ch.isalpha() for ch in text):
+                reader.add(text, [(0, line)])
