@@ -16,6 +16,7 @@ from retrieval.quantities import Quantity, disagreements, quantities
 
 MAX_QUESTION_CHARS = 1000
 QUOTE_CHARS = 350
+MAX_MISSING_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,14 @@ class Answer:
     # Why there is no answer: "empty", "too_long", "no_terms", "not_found"; "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
+    # Question words found nowhere in the documents (case-folded letters only).
+    missing: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
+        if self.reason == "not_mentioned":
+            named = " or ".join(f"**{w}**" for w in self.missing[:MAX_MISSING_SHOWN])
+            return f"The documents don't mention {named}."
         return NO_ANSWER_MESSAGES.get(self.reason, "")
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +120,8 @@ class Answer:
             out["message"] = self.message
         if self.disagreement is not None:
             out["sources_differ"] = self.disagreement.describe()
+        if self.missing:
+            out["missing"] = self.missing
         return out
 
 
@@ -125,7 +133,7 @@ NO_ANSWER_MESSAGES = {
 }
 
 # A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'”’)]*)\s+(?=[\"'“‘(\[]?[A-Z0-9$])")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'”’)]*)\s+(?=[\"'“‘(\[]?[A-Z0-9$])|\n\s*")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")
 _PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+")
 _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\d+)?\s+(?:b|m)illion")
@@ -192,11 +200,12 @@ def proximity(sentence: str, pairs: list[tuple[str, str, float]], window: int) -
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) of a paragraph."""
+    """Sentence spans (start, end) of a paragraph; a line break (between list items) ends
+    one too."""
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end(1)))
+        spans.append((start, m.start() if m.group(1) is None else m.end(1)))
         start = m.end()
     spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]
@@ -377,7 +386,8 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         return Answer(question, False, reason="no_terms")
     hits = index.search(terms, cfg.candidates)
     if not hits:
-        return Answer(question, False, reason="not_found")
+        reason = "not_mentioned" if terms.missing else "not_found"
+        return Answer(question, False, reason=reason, missing=terms.missing)
 
     weights, total = _weights(index, terms)
     expected = _expected(question)
@@ -397,7 +407,9 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     shown = _diverse(scored, cfg.top_k, cfg.diversity)
     known = known_idf(index, terms)
     best = max(confidence(index, terms, s.hit, known) for s in scored[:5])
-    answered = best >= cfg.min_confidence
+    # A word of the question that the documents have nowhere, in any form: whatever else
+    # matches, they cannot be about it.
+    answered = best >= cfg.min_confidence and not terms.missing
     term_set = set(terms.tokens)
 
     disagreement = None
@@ -407,12 +419,10 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
             disagreement, shown = _find_disagreement(scored, shown, cfg, kinds)
     # The score shown is the one the passages were ranked by, so [1] never shows less than [2].
     passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
+    reason = "" if answered else "not_mentioned" if terms.missing else "not_found"
     return Answer(
-        question,
-        answered,
-        passages,
-        reason="" if answered else "not_found",
-        disagreement=disagreement,
+        question, answered, passages, reason=reason, disagreement=disagreement,
+        missing=terms.missing,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.analyze import tokenize
+from retrieval.asker import understand
 from retrieval.build import build_folder, release_free_memory
 from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import (
@@ -56,6 +57,9 @@ class QueryTerms:
     idf: list[float]
     unknown: list[str]
     scoring: list[int] = field(default_factory=list)
+    # Question words the documents have nowhere (see `retrieval.asker`).
+    missing: list[str] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
 
 
 def passage_tokens(passage: Passage) -> list[str]:
@@ -203,7 +207,11 @@ class Index:
         )
 
     def terms(self, question: str) -> QueryTerms:
-        tokens = tokenize(question)
+        indptr = self.postings.indptr
+        understood = understand(
+            question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t])
+        )
+        tokens = understood.tokens
         known: list[int] = []
         idf: list[float] = []
         unknown: list[str] = []
@@ -222,7 +230,10 @@ class Index:
             else:
                 known.append(t)
                 idf.append(float(self.idf[t]))
-        return QueryTerms(tokens, known, idf, unknown, known + other)
+        return QueryTerms(
+            tokens, known, idf, unknown, known + other, understood.missing,
+            understood.corrections,
+        )
 
     def scores(self, terms: QueryTerms) -> FloatArray:
         out: FloatArray = self.engine.scores(terms.scoring or terms.known) * self.boost

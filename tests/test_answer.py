@@ -120,7 +120,7 @@ def test_off_topic_questions_abstain(index: Index, question: str) -> None:
         ("why " * (MAX_QUESTION_CHARS // 4 + 1), "too_long"),
         ("what is the", "no_terms"),
         ("?!?", "no_terms"),
-        ("zyzzyva quokka", "not_found"),
+        ("zyzzyva quokka", "not_mentioned"),
     ],
 )
 def test_bad_input_gives_a_clear_no_answer(index: Index, question: str, reason: str) -> None:

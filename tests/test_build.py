@@ -18,7 +18,8 @@ from retrieval import analyze, build
 from retrieval.build import build_folder
 from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import FloatArray, Postings, RankingConfig, SparseEngine, Variant, top_k
-from retrieval.index import Hit, Index, contributions, passage_tokens
+from retrieval.fields import term_fields
+from retrieval.index import Hit, Index, contributions
 from retrieval.passages import FileBlob, PassageTable
 from retrieval.store import load, save
 from tests.oracle import build_index, load_corpus
@@ -68,6 +69,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def same_postings(a: Postings, b: Postings) -> None:
     assert a.vocab == b.vocab
     assert list(a.vocab) == list(b.vocab)  # the same ids in the same insertion order
+    assert (a.fields is None) == (b.fields is None)
+    if a.fields is not None and b.fields is not None:
+        assert np.array_equal(a.fields, b.fields)
     for name in ("indptr", "docs", "tf", "doc_len"):
         x, y = getattr(a, name), getattr(b, name)
         assert np.array_equal(x, y), name
@@ -141,24 +145,30 @@ def test_a_batch_counted_in_pieces_equals_the_reference(
     same_postings(built.postings, reference.postings)
 
 
-def token_list_postings(docs: list[list[str]]) -> Postings:
+def token_list_postings(token_lists: list[tuple[list[str], int]]) -> Postings:
     """The plain reference: terms numbered by first appearance, postings term-major with
-    passages ascending, from one sort of (term, passage) keys."""
+    passages ascending, from one sort of (term, passage) keys. Each document is its tokens
+    and its text's length (Markdown blocks also hold section and code terms)."""
+    docs = [tokens for tokens, _ in token_lists]
     vocab: dict[str, int] = {}
     ids = [vocab.setdefault(token, len(vocab)) for doc in docs for token in doc]
-    lengths = np.array([len(d) for d in docs], dtype=np.int32)
+    counts = np.array([len(d) for d in docs], dtype=np.int64)
+    lengths = np.array([length for _, length in token_lists], dtype=np.int32)
     n = max(len(docs), 1)
-    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
     keys, tf = np.unique(np.asarray(ids, dtype=np.int64) * n + doc_of, return_counts=True)
     indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // n, minlength=len(vocab)), out=indptr[1:])
-    return Postings(vocab, indptr, (keys % n).astype(np.int32), tf.astype(np.int32), lengths)
+    return Postings(
+        vocab, indptr, (keys % n).astype(np.int32), tf.astype(np.int32), lengths,
+        term_fields(vocab),
+    )
 
 
 def test_postings_equal_the_token_list_postings(corpus: Path) -> None:
-    passages = load_corpus(corpus).passages
+    tokens = load_corpus(corpus).tokens
     built = build_folder(corpus, corpus_files(corpus), workers=1, batch_bytes=1)
-    same_postings(built.postings, token_list_postings([passage_tokens(p) for p in passages]))
+    same_postings(built.postings, token_list_postings(tokens))
 
 
 def test_progress_counts_files(corpus: Path) -> None:
@@ -180,12 +190,12 @@ def test_sliced_contributions_are_identical(corpus: Path, variant: Variant) -> N
 def dense_search(index: Index, question: str, k: int = 10) -> list[Hit]:
     """The ranking as it was: the whole boosted score array, unmatched passages at -inf."""
     terms = index.terms(question)
-    if not terms.known:
+    if not terms.scoring:
         return []
     scores: FloatArray = index.scores(terms)
     matched = np.zeros(len(scores), dtype=bool)
     p = index.postings
-    for t in terms.known:
+    for t in terms.scoring:
         matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
     ranked = top_k(np.where(matched, scores, -np.inf), k)
     return [Hit(index.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]

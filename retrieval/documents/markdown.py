@@ -161,9 +161,10 @@ class _Reader:
         if self.lead is not None:
             lead, line = self.lead
             shift = len(lead) + 1
-            text = f"{lead} {text}"
+            text = f"{lead}\n{text}" if text.startswith(ITEM_MARK) else f"{lead} {text}"
             marks = [(0, line)] + [(o + shift, ln) for o, ln in marks]
             self.lead = None
+            reference = False  # the lead-in is prose
         piece = _Piece(text, marks, self.section, self.pending_code, reference)
         self.pending_code = []
         self.pieces.append(piece)
@@ -178,13 +179,14 @@ class _Reader:
         else:
             self.pending_code.append(text)
 
-    def paragraph(self, inline: _Inline, line: int) -> None:
+    def paragraph(self, inline: _Inline, line: int, before_list: bool) -> None:
         text = inline.text
         if not any(ch.isalpha() for ch in text):
             return
-        words = text.split()
-        if len(words) <= LEAD_IN_WORDS and text.rstrip().endswith(":"):
-            self.lead = (" ".join(words), line)
+        # A label ("Metric names:"), or a sentence that introduces the list under it ("…
+        # which we call unsafe superpowers. Those include:"), leads the next block.
+        if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
+            self.lead = (text, line)
             return
         # A paragraph of nothing but links is a link list (a table of contents, "see also").
         self.add(text, inline.marks, reference=inline.all_link)
@@ -251,9 +253,15 @@ def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock
             i = _close_of(tokens, i)
         elif kind == "paragraph_open":
             inline = tokens[i + 1]
+            end = _close_of(tokens, i)
+            following = tokens[end + 1].type if end + 1 < len(tokens) else ""
             if inline.map is not None:
-                reader.paragraph(_Inline(inline, inline.map[0] + 1), inline.map[0] + 1)
-            i = _close_of(tokens, i)
+                reader.paragraph(
+                    _Inline(inline, inline.map[0] + 1),
+                    inline.map[0] + 1,
+                    following in ("bullet_list_open", "ordered_list_open"),
+                )
+            i = end
         elif kind in ("bullet_list_open", "ordered_list_open"):
             end = _close_of(tokens, i)
             _add_list(reader, _list_items(tokens, i, end))

@@ -1,0 +1,188 @@
+"""The asker's words against the documents' words: abbreviations, typos, and the words the
+documents do not have at all.
+
+Only words the corpus lacks are touched, so a question the documents already speak to is
+searched exactly as typed (expanding known words with synonyms was measured to hurt: chat
+questions are full of filler words that then match by accident). Each question token maps to
+at most one form, so no passage is credited twice for one word.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from retrieval.analyze import fold, index_tokens, tokenize, words
+
+# Typos are fixed only in words at least this long: shorter ones have too many neighbours
+# ("asm" is one edit from "ask", "arm", "as").
+MIN_TYPO_LETTERS = 4
+# A reading that is no English word must occur in at least this many passages.
+MIN_UNCOMMON_DF = 3
+
+# A generic table of abbreviations and what they stand for, matched both ways: used only when
+# the question's form is missing from the corpus and the other form is there. No entry may
+# fit one corpus only.
+ABBREVIATIONS: dict[str, str] = {
+    "ceo": "chief executive officer",
+    "cfo": "chief financial officer",
+    "cto": "chief technology officer",
+    "coo": "chief operating officer",
+    "vp": "vice president",
+    "hq": "headquarters",
+    "ipo": "initial public offering",
+    "r&d": "research and development",
+    "us": "united states",
+    "usa": "united states",
+    "uk": "united kingdom",
+    "eu": "european union",
+    "q1": "first quarter",
+    "q2": "second quarter",
+    "q3": "third quarter",
+    "q4": "fourth quarter",
+    "yoy": "year over year",
+    "ai": "artificial intelligence",
+    "ml": "machine learning",
+    "api": "application programming interface",
+    "cli": "command line",
+    "ui": "user interface",
+    "os": "operating system",
+    "db": "database",
+    "config": "configuration",
+    "repo": "repository",
+    "docs": "documentation",
+    "auth": "authentication",
+    "env": "environment",
+    "k8s": "kubernetes",
+    "approx": "approximately",
+    "info": "information",
+    "admin": "administrator",
+    "app": "application",
+    "prod": "production",
+    "dev": "development",
+    "perf": "performance",
+    "impl": "implementation",
+    "msg": "message",
+    "dir": "directory",
+    "mem": "memory",
+    "tz": "time zone",
+    "ssl": "tls",
+    "dns": "domain name system",
+    "vm": "virtual machine",
+    "gc": "garbage collection",
+}
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """English words common enough that a corpus lacking one is no news (the asker's filler,
+    not a topic): symspellpy's bundled frequency list, read from the installed package."""
+    try:
+        text = (
+            resources.files("symspellpy")
+            .joinpath("frequency_dictionary_en_82_765.txt")
+            .read_text(encoding="utf-8")
+        )
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return frozenset()
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit (delete, transpose, replace, insert) from a word."""
+    letters = string.ascii_lowercase
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in letters]
+    inserts = [a + c + b for a, b in splits for c in letters]
+    return set(deletes + transposes + replaces + inserts)
+
+
+@dataclass(frozen=True)
+class Understood:
+    """The tokens to search for, and what was done to get them."""
+
+    tokens: list[str]
+    # Question words (as typed, case-folded) the documents have nowhere, in any form.
+    missing: list[str] = field(default_factory=list)
+    # typed word -> the corpus word it was read as.
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+def _known_phrase(text: str, known: Callable[[str], bool]) -> list[str] | None:
+    toks = tokenize(text)
+    return toks if toks and all(map(known, toks)) else None
+
+
+def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]) -> Understood:
+    """The question's tokens with abbreviations and typos read as the corpus writes them.
+    `vocab`: the index's terms; `df`: a term id's passage count (to prefer the common
+    reading of a typo)."""
+
+    def known(token: str) -> bool:
+        return token in vocab
+
+    raw = words(question)
+    tokens_of = index_tokens(raw)
+    out: list[str] = []
+    missing: list[str] = []
+    corrections: dict[str, str] = {}
+    common = common_words()
+    folded = fold(question)
+    for word, token in zip(raw, tokens_of, strict=True):
+        if token == "\0":  # a stopword
+            # Abbreviations that are also stopwords ("us", "it") stay stopwords.
+            continue
+        if known(token):
+            out.append(token)
+            continue
+        expansion = ABBREVIATIONS.get(word)
+        if expansion is not None and (found := _known_phrase(expansion, known)):
+            out.extend(found)
+            corrections[word] = expansion
+            continue
+        fixed = _fix_typo(word, vocab, df, common)
+        if fixed is not None:
+            out.append(fixed[1])
+            corrections[word] = fixed[0]
+            continue
+        out.append(token)
+        if word.isalpha() and word not in common and len(word) >= 3:
+            missing.append(word)
+    # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
+    for abbreviation, expansion in ABBREVIATIONS.items():
+        if expansion in folded and abbreviation not in corrections:
+            toks = tokenize(expansion)
+            abbr = tokenize(abbreviation)
+            if abbr and known(abbr[0]) and not all(map(known, toks)):
+                out = [t for t in out if t not in toks] + abbr
+                corrections[expansion] = abbreviation
+    return Understood(out, missing, corrections)
+
+
+def _fix_typo(
+    word: str, vocab: Mapping[str, int], df: Callable[[int], int], common: frozenset[str]
+) -> tuple[str, str] | None:
+    """The corpus word one edit away from an uncommon word the corpus lacks, as (word,
+    token); the most frequent in the corpus when several are."""
+    if len(word) < MIN_TYPO_LETTERS or not word.isalpha() or word in common:
+        return None
+    candidates = sorted(e for e in _edits(word) if e in common or len(e) >= MIN_TYPO_LETTERS)
+    best: tuple[tuple[bool, int], str, str] | None = None
+    for edit, token in zip(candidates, index_tokens(candidates), strict=True):
+        t = vocab.get(token)
+        if t is None or token == "\0":
+            continue
+        count = df(t)
+        # An English word first, then the corpus's more frequent reading; a rare string
+        # that is no English word ("sende" for "serde") is more likely another word.
+        if edit not in common and count < MIN_UNCOMMON_DF:
+            continue
+        score = (edit in common, count)
+        if best is None or score > best[0]:
+            best = (score, edit, token)
+    return None if best is None else (best[1], best[2])

@@ -1,0 +1,192 @@
+"""Markdown read by its structure: sections on every passage, code and links handled, markup
+dropped, long blocks cut, citations at their own file, and field scores equal rank-bm25's."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.answer import answer
+from retrieval.documents.markdown import read_markdown
+from retrieval.documents.windows import PASSAGE_CHARS
+from retrieval.engines import RankBM25Engine, RankingConfig
+from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
+
+GUIDE = """\
+---
+title: Storage Guide
+sort_rank: 3
+---
+
+Prometheus keeps samples on local disk in blocks of two hours.
+
+## Retention
+
+Blocks are kept for fifteen days unless told otherwise.
+
+Older data is removed in the background, block by block, so the disk never
+fills up without warning. It happens without a restart of the server.
+
+```yaml
+storage:
+  purge_horizon: 15d
+```
+
+### Size-based limits
+
+A byte limit can be set as well: whichever limit is reached first wins.
+
+{{#include ../listings/retention.md}}
+
+```mermaid
+graph TD; compactor --> deleter
+```
+
+See the [compaction design](https://example.com/very/long/compaction-url) for details.
+
+You can take three actions on a block, which we call the block operations. They include:
+
+- compacting it with its neighbours,
+- deleting it once it is too old,
+- snapshotting it for backups.
+
+| flag | default | meaning |
+|------|---------|---------|
+| `--storage.tsdb.path` | data/ | where the blocks live |
+| `--storage.tsdb.retention.time` | 15d | how long blocks are kept |
+"""
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "storage.md").write_text(GUIDE, encoding="utf-8")
+    (tmp_path / "other.md").write_text(
+        "# Other page\n\nBlocks are kept for fifteen days unless told otherwise.\n\n"
+        "The `add_user()` call registers a person.\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def blocks_of(text: str) -> list[tuple[int, int, str, str]]:
+    return [(b.line_start, b.line_end, b.section, b.text) for b in read_markdown(text)]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_every_passage_carries_its_section_path() -> None:
+    found = {text: section for _, _, section, text in blocks_of(GUIDE)}
+    assert found["Prometheus keeps samples on local disk in blocks of two hours."] == (
+        "Storage Guide"
+    )
+    removed = next(t for t in found if t.startswith("Older data is removed"))
+    # The second paragraph of a section has its heading too, not only the first.
+    assert found[removed] == "Storage Guide › Retention"
+    byte_limit = next(t for t in found if t.startswith("A byte limit"))
+    assert found[byte_limit] == "Storage Guide › Retention › Size-based limits"
+
+
+def test_front_matter_code_directives_and_diagrams_are_not_passages() -> None:
+    texts = " ".join(text for _, _, _, text in blocks_of(GUIDE))
+    for junk in ("sort_rank", "purge_horizon", "{{#include", "graph TD", "compactor"):
+        assert junk not in texts
+
+
+def test_hard_wrapped_paragraph_is_one_passage_cited_by_its_lines() -> None:
+    spans = {text[:12]: (a, b) for a, b, _, text in blocks_of(GUIDE)}
+    first = line_of(GUIDE, "Older data is removed")
+    assert spans["Older data i"] == (first, first + 1)
+
+
+def test_links_show_their_text_and_drop_the_url() -> None:
+    see = next(b for b in read_markdown(GUIDE) if b.text.startswith("See the"))
+    assert see.text == "See the compaction design for details."
+    assert not see.reference  # a sentence with a link is prose, not a bibliography entry
+
+
+def test_a_list_goes_with_the_sentence_that_introduces_it() -> None:
+    block = next(b for b in read_markdown(GUIDE) if "snapshotting" in b.text)
+    assert block.text.startswith("You can take three actions")
+    assert block.line_start == line_of(GUIDE, "You can take three actions")
+    assert block.line_end == line_of(GUIDE, "snapshotting")
+
+
+def test_table_rows_are_passages_labelled_by_their_columns() -> None:
+    row = next(b for b in read_markdown(GUIDE) if "how long blocks are kept" in b.text)
+    assert row.text == (
+        "flag: `--storage.tsdb.retention.time`; default: 15d; meaning: how long blocks are kept"
+    )
+    assert (row.line_start, row.line_end) == (line_of(GUIDE, "retention.time` |"),) * 2
+
+
+def test_long_block_is_cut_into_windows_with_their_own_lines() -> None:
+    sentence = "Each block holds samples of many series over two hours of time. "
+    lines = [sentence * 3 for _ in range(40)]  # one hard-wrapped paragraph of 40 lines
+    found = read_markdown("# Long\n\n" + "\n".join(lines) + "\n")
+    assert len(found) > 1
+    assert all(len(b.text) <= PASSAGE_CHARS for b in found)
+    assert found[0].line_start == 3 and found[-1].line_end == 42
+    assert all(a.line_end <= b.line_start for a, b in itertools.pairwise(found))
+
+
+def test_one_huge_line_is_cut_without_sentence_ends() -> None:
+    found = read_markdown("word " * 100_000)
+    assert len(found) >= 250
+    assert all(len(b.text) <= PASSAGE_CHARS and b.line_start == 1 for b in found)
+
+
+def test_same_text_in_two_files_stays_at_both_places(docs: Path) -> None:
+    index = Index.build_folder(docs, RankingConfig())
+    same = [
+        p.citation
+        for p in index.passages
+        if p.text == "Blocks are kept for fifteen days unless told otherwise."
+    ]
+    assert len(same) == 2 and {c.split(":")[0] for c in same} == {"guide/storage.md", "other.md"}
+
+
+def test_section_words_find_a_paragraph_that_never_names_them(docs: Path) -> None:
+    index = Index.build_folder(docs, RankingConfig())
+    a = answer(index, "size-based limits which wins")
+    assert a.passages[0].text.startswith("A byte limit")
+    assert a.passages[0].heading == "Storage Guide › Retention › Size-based limits"
+    assert a.passages[0].file == "guide/storage.md"
+
+
+def test_code_words_are_searchable_but_never_quoted(docs: Path) -> None:
+    index = Index.build_folder(docs, RankingConfig())
+    hits = index.search("purge horizon", 3)
+    # Only the code under it holds the word: the prose before the code is found.
+    assert hits and hits[0].passage.text.startswith("Older data is removed")
+    # Inline code stays prose and its words are words: add_user() matches "add user".
+    assert index.search("add user")[0].passage.file == "other.md"
+
+
+def test_field_scores_equal_rank_bm25_per_field(docs: Path) -> None:
+    for variant in ("okapi", "l", "plus"):
+        config = RankingConfig(variant=variant)
+        index = Index.build_folder(docs, config)
+        reference = RankBM25Engine(index.postings, config)
+        for question in ("blocks kept fifteen days", "retention purge limits", "add user"):
+            terms = index.terms(question)
+            assert terms.scoring
+            assert np.allclose(index.engine.scores(terms.scoring),
+                               reference.scores(terms.scoring), atol=1e-9)
+        # Section and code terms took part.
+        both = index.terms("retention purge")
+        assert len(both.scoring) > len(both.known)
+
+
+def test_the_build_equals_the_reference_chunker(docs: Path) -> None:
+    built = Index.build_folder(docs, RankingConfig())
+    reference = build_index(load_corpus(docs), RankingConfig())
+    assert built.passages == reference.passages
+    assert built.postings.vocab == reference.postings.vocab
+    assert np.array_equal(built.postings.doc_len, reference.postings.doc_len)
