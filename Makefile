@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 eval: $(STAMP)
-	$(BIN)/citebot eval --thresholds eval/thresholds.json
+	$(BIN)/citebot eval --suite eval/suite.json
 
 index: $(STAMP)
 	$(BIN)/citebot index

@@ -19,7 +19,14 @@ from rich.text import Text
 from bot.settings import Settings
 from retrieval.answer import Answer, answer
 from retrieval.corpus import CorpusError
-from retrieval.evaluate import QuestionSetError, evaluate, load_questions
+from retrieval.evaluate import (
+    MINIMUMS,
+    QuestionSetError,
+    evaluate,
+    load_questions,
+    load_suite,
+    shortfalls,
+)
 from retrieval.index import Index
 from retrieval.store import LoadResult, cache_dir_for, load_or_build
 
@@ -85,7 +92,38 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval_suite(args: argparse.Namespace, settings: Settings) -> int:
+    """Every question set of a suite, one table, each against its own thresholds."""
+    try:
+        suite = load_suite(args.suite)
+    except QuestionSetError as exc:
+        raise UsageError(str(exc)) from exc
+    table = Table(title=f"{args.suite}")
+    for col in ("set", "n", "hit@1", "hit@3", "mrr", "ans@1", "abst", "f.abst", ""):
+        table.add_column(col)
+    failed: list[str] = []
+    for qs in suite:
+        try:
+            questions = load_questions(qs.questions)
+        except QuestionSetError as exc:
+            raise UsageError(str(exc)) from exc
+        _, m = evaluate(load_index(settings, qs.corpus), questions, settings.answering())
+        scores = m.to_json()
+        missed = shortfalls(m, qs.thresholds)
+        failed.extend(f"{qs.name}: {line}" for line in missed)
+        table.add_row(
+            qs.name, str(len(questions)), *(f"{scores[k]:.3f}" for k in MINIMUMS),
+            f"{scores['false_abstain']:.3f}", "[red]below[/]" if missed else "ok",
+        )
+    out.print(table)
+    for line in failed:
+        err.print(f"below threshold: {line}")
+    return 1 if failed else 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.suite is not None:
+        return cmd_eval_suite(args, settings)
     try:
         questions = load_questions(args.questions)
     except QuestionSetError as exc:
@@ -189,7 +227,10 @@ def parser() -> argparse.ArgumentParser:
     for name in ("hit1", "hit3", "mrr", "answer1", "abstain"):
         ev.add_argument(f"--min-{name}", type=float, metavar="X")
     ev.add_argument("--max-false-abstain", type=float, metavar="X")
-    ev.add_argument("--thresholds", type=Path, help="JSON of minimums, e.g. eval/thresholds.json")
+    ev.add_argument("--thresholds", type=Path, help="JSON of minimums for --questions")
+    ev.add_argument(
+        "--suite", type=Path, help="run every set of a suite, e.g. eval/suite.json (one table)"
+    )
     ev.set_defaults(func=cmd_eval)
 
     ix = sub.add_parser("index", help="build and cache the index, print its figures")

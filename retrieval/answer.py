@@ -359,7 +359,14 @@ def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
     """Best first; then prefer a file not yet shown when it scores within `ratio` of the
     best remaining candidate."""
     chosen: list[_Scored] = []
-    rest = list(ranked)
+    # The same text at another place (documentation repeats itself) is shown once: at its
+    # best-ranked place, where the section matched best.
+    seen_texts: set[str] = set()
+    rest = []
+    for s in ranked:
+        if s.hit.passage.text not in seen_texts:
+            seen_texts.add(s.hit.passage.text)
+            rest.append(s)
     while rest and len(chosen) < k:
         shown = {c.hit.passage.file for c in chosen}
         pick = rest[0]

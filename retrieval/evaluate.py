@@ -130,3 +130,53 @@ def evaluate(
 ) -> tuple[list[Result], Metrics]:
     results = [judge(q, answer(index, q.question, config)) for q in questions]
     return results, metrics(results)
+
+
+# The metric names of a thresholds object, and whether each is a minimum or a maximum.
+MINIMUMS = ("hit@1", "hit@3", "mrr@10", "answer@1", "abstain")
+MAXIMUMS = {"false_abstain_max": "false_abstain"}
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """One entry of an evaluation suite: questions, the corpus they ask about, and the
+    scores they must keep (the measured values, so any regression fails)."""
+
+    name: str
+    questions: Path
+    corpus: Path
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+def load_suite(path: Path | str) -> list[QuestionSet]:
+    """A suite file: a JSON list of {name, questions, corpus, thresholds}, paths relative to
+    the folder that holds the suite's folder (the project root for `eval/suite.json`)."""
+    file = Path(path)
+    root = file.resolve().parent.parent
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        return [
+            QuestionSet(
+                str(entry["name"]),
+                root / str(entry["questions"]),
+                root / str(entry["corpus"]),
+                {str(k): float(v) for k, v in entry.get("thresholds", {}).items()},
+            )
+            for entry in raw
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise QuestionSetError(f"cannot read suite {file}: {exc}") from exc
+
+
+def shortfalls(m: Metrics, thresholds: dict[str, float]) -> list[str]:
+    """Each score that misses its threshold, as a line for the user."""
+    scores = {k: float(v) for k, v in m.to_json().items()}
+    out = [
+        f"{key} {scores[key]:.3f} < {thresholds[key]}"
+        for key in MINIMUMS
+        if key in thresholds and scores[key] < thresholds[key] - 1e-9
+    ]
+    for key, metric in MAXIMUMS.items():
+        if key in thresholds and scores[metric] > thresholds[key] + 1e-9:
+            out.append(f"{metric} {scores[metric]:.3f} > {thresholds[key]}")
+    return out
