@@ -69,6 +69,8 @@ def print_answer(a: Answer) -> None:
         if a.passages:
             out.print(Text("Closest passages (not an answer):", style="dim"))
     for n, p in enumerate(a.passages, 1):
+        if p.heading:
+            out.print(Text(f"    § {p.heading}", style="dim"))
         quote = Text("> ")
         quote.append(p.quote[: p.mark_start])
         quote.append(p.quote[p.mark_start : p.mark_end], style="bold")
