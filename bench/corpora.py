@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data"
-SQUAD_JSON = Path("/work/shared/data/squad/dev-v1.1.json")
+# The shared data folder beside the project's checkout (../shared from the project root).
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SQUAD_JSON = SHARED_DATA / "squad" / "dev-v1.1.json"
+DOCS = SHARED_DATA / "docs"
 SMOKE_PASSAGES = 200
 LINES_PER_FILE = 1000
 SEED = 20240601

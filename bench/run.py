@@ -36,8 +36,8 @@ SAMPLE_AT_SCALE = 100
 SMOKE_QUESTIONS = 200
 SCALE = 10_000
 WORKER_TIMEOUT = 3600
-REFERENCES = ("rank_bm25", "bm25s")
-ORDER = ("citebot-sparse", "citebot-rank-bm25", "rank_bm25", "bm25s", "tantivy")
+REFERENCES = ("rank_bm25", "bm25s", "tantivy")
+ORDER = ("citebot-sparse", "citebot-rank-bm25", "rank_bm25", "bm25s", "bm25s-numpy", "tantivy")
 
 
 @dataclass
@@ -194,10 +194,18 @@ def worker(args: argparse.Namespace) -> None:
 # --- driver ---------------------------------------------------------------------------------
 
 
-def run_worker(system: str, phase: str, extra: list[str]) -> dict[str, Any]:
+def run_worker(
+    system: str, phase: str, extra: list[str], root: Path = ROOT
+) -> dict[str, Any]:
+    """One worker process. `root` is the checkout whose bench and retrieval code it runs (by
+    default this one; bench.build_rounds passes an older checkout)."""
     cmd = [sys.executable, "-m", "bench.run", "--worker", system, "--phase", phase, *extra]
+    env = None
+    if root != ROOT:
+        env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
+        cmd, cwd=root, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT,
+        check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -291,7 +299,7 @@ def table_cells(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
 def machine() -> str:
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = []
-    for pkg in ("numpy", "rank-bm25", "PyStemmer", "bm25s", "tantivy"):
+    for pkg in ("numpy", "rank-bm25", "PyStemmer", "bm25s", "numba", "tantivy"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
@@ -299,7 +307,22 @@ def machine() -> str:
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs (nproc), "
         f"{ram:.1f} GiB RAM; Python {platform.python_version()}; " + ", ".join(versions)
+        + f"; citebot {revision()}"
     )
+
+
+def revision() -> str:
+    """The checkout's commit, marked when files git tracks have changed since."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "(not a git checkout)"
+    return commit + (" with local changes" if git("status", "--porcelain", "-uno") else "")
 
 
 def markdown(rows: list[Row], notes: list[str]) -> str:

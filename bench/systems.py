@@ -138,7 +138,11 @@ def rank_bm25_load(corpus_dir: Path, cache: Path) -> Searcher:
         return RankBM25Searcher(pickle.load(fh))
 
 
-# --- bm25s ----------------------------------------------------------------------------------
+# --- bm25s ---------------------------------------------------------------------------------
+# As its README recommends for speed: the numba backend (`BM25(backend="numba")`, retrieval with
+# `backend_selection="numba"`), the index loaded in memory (`mmap=False`; a memory map is its
+# low-memory option), English stop words and PyStemmer's English stemmer. "bm25s-numpy" is the
+# same index on bm25s' default numpy backend, also in memory.
 
 
 def _bm25s_stemmer() -> Any:
@@ -153,6 +157,7 @@ class BM25sSearcher:
     def __init__(self, model: Any) -> None:
         self.model = model
         self.stemmer = _bm25s_stemmer()
+        self.selection = "numba" if model.backend == "numba" else "auto"
 
     def search(self, question: str, k: int) -> list[int]:
         import bm25s
@@ -165,35 +170,67 @@ class BM25sSearcher:
         if not known[0]:
             return []
         k = min(k, int(self.model.scores["num_docs"]))
-        docs, scores = self.model.retrieve(known, k=k, show_progress=False, n_threads=0)
+        docs, scores = self.model.retrieve(
+            known, k=k, show_progress=False, n_threads=0, backend_selection=self.selection
+        )
         return [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def first_answer(self, question: str) -> object:
         return self.search(question, 10)
 
 
-def bm25s_build(corpus_dir: Path, cache: Path) -> None:
-    import bm25s
+def bm25s_build(backend: str) -> Callable[[Path, Path], None]:
+    def build(corpus_dir: Path, cache: Path) -> None:
+        import bm25s
 
-    passages, texts = _texts(corpus_dir)
-    tokens = bm25s.tokenize(
-        texts, stopwords="en", stemmer=_bm25s_stemmer(), show_progress=False
-    )
-    model = bm25s.BM25()
-    model.index(tokens, show_progress=False)
-    _save_keys(cache, passages)
-    model.save(str(cache / "bm25s"), show_progress=False)
+        passages, texts = _texts(corpus_dir)
+        tokens = bm25s.tokenize(
+            texts, stopwords="en", stemmer=_bm25s_stemmer(), show_progress=False
+        )
+        model = bm25s.BM25(backend=backend)
+        model.index(tokens, show_progress=False)
+        _save_keys(cache, passages)
+        model.save(str(cache / "bm25s"), show_progress=False)
+
+    return build
 
 
-def bm25s_load(corpus_dir: Path, cache: Path) -> Searcher:
-    import bm25s
+def bm25s_load(backend: str) -> Callable[[Path, Path], Searcher]:
+    def load(corpus_dir: Path, cache: Path) -> Searcher:
+        import bm25s
 
-    return BM25sSearcher(bm25s.BM25.load(str(cache / "bm25s"), mmap=True, show_progress=False))
+        model = bm25s.BM25.load(
+            str(cache / "bm25s"), mmap=False, backend=backend, show_progress=False
+        )
+        return BM25sSearcher(model)
+
+    return load
 
 
 # --- tantivy --------------------------------------------------------------------------------
+# tantivy's en_stem pipeline (simple tokenizer, tokens over 40 bytes dropped, lower case,
+# English stemmer) with citebot's stop-word list in between, as a custom text analyzer
+# (tantivy-py's "Create a Custom Tokenizer" tutorial). The analyzer applies to the passages and
+# to the parsed questions alike; it is registered again on every opened index, which keeps
+# only its name.
 
 _QUERY_SYNTAX = re.compile(r"[^\w\s]+")
+TANTIVY_ANALYZER = "citebot_en"
+
+
+def _tantivy_analyzer() -> Any:
+    import tantivy
+
+    from retrieval.analyze import STOPWORDS
+
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.custom_stopword(sorted(STOPWORDS)))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
 
 
 class TantivySearcher:
@@ -205,7 +242,10 @@ class TantivySearcher:
         text = _QUERY_SYNTAX.sub(" ", question).lower().strip()
         if not text:
             return []
-        query = self.index.parse_query(text, ["body"])
+        try:
+            query = self.index.parse_query(text, ["body"])
+        except ValueError:  # nothing but stop words
+            return []
         hits = self.searcher.search(query, k).hits
         return [int(self.searcher.doc(addr)["pid"][0]) for _, addr in hits]
 
@@ -219,10 +259,11 @@ def tantivy_build(corpus_dir: Path, cache: Path) -> None:
     passages, texts = _texts(corpus_dir)
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("pid", stored=True, indexed=False)
-    builder.add_text_field("body", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("body", stored=False, tokenizer_name=TANTIVY_ANALYZER)
     path = cache / "tantivy"
     path.mkdir(parents=True, exist_ok=True)
     index = tantivy.Index(builder.build(), path=str(path))
+    index.register_tokenizer(TANTIVY_ANALYZER, _tantivy_analyzer())
     writer = index.writer(heap_size=256_000_000)
     for i, text in enumerate(texts):
         writer.add_document(tantivy.Document(pid=i, body=text))
@@ -234,7 +275,9 @@ def tantivy_build(corpus_dir: Path, cache: Path) -> None:
 def tantivy_load(corpus_dir: Path, cache: Path) -> Searcher:
     import tantivy
 
-    return TantivySearcher(tantivy.Index.open(str(cache / "tantivy")))
+    index = tantivy.Index.open(str(cache / "tantivy"))
+    index.register_tokenizer(TANTIVY_ANALYZER, _tantivy_analyzer())
+    return TantivySearcher(index)
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -246,7 +289,8 @@ SYSTEMS: dict[str, tuple[Builder, Loader, str | None]] = {
     "citebot-sparse": (citebot_build("sparse"), citebot_load("sparse"), None),
     "citebot-rank-bm25": (citebot_build("rank-bm25"), citebot_load("rank-bm25"), None),
     "rank_bm25": (rank_bm25_build, rank_bm25_load, "rank_bm25"),
-    "bm25s": (bm25s_build, bm25s_load, "bm25s"),
+    "bm25s": (bm25s_build("numba"), bm25s_load("numba"), "bm25s"),
+    "bm25s-numpy": (bm25s_build("numpy"), bm25s_load("numpy"), "bm25s"),
     "tantivy": (tantivy_build, tantivy_load, "tantivy"),
 }
 # Scoring every passage in Python per query: timed on a sample at 20k passages and more.
@@ -254,6 +298,12 @@ SLOW = frozenset({"citebot-rank-bm25", "rank_bm25"})
 CITEBOT = frozenset({"citebot-sparse", "citebot-rank-bm25"})
 
 
+# Modules a system needs besides its own.
+NEEDS: dict[str, tuple[str, ...]] = {"bm25s": ("numba",)}
+
+
 def available(system: str) -> bool:
     module = SYSTEMS[system][2]
-    return module is None or importlib.util.find_spec(module) is not None
+    if module is None:
+        return True
+    return all(importlib.util.find_spec(m) is not None for m in (module, *NEEDS.get(system, ())))

@@ -8,14 +8,14 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.limits import Verdict
-from bot.render import render_answer, render_passage, render_sources
+from bot.render import render_answer, render_listing, render_source
 from bot.service import Library
 
 if TYPE_CHECKING:
@@ -35,6 +35,29 @@ class RateLimited(commands.CheckFailure):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.notice())
         self.verdict = verdict
+
+
+class LineNumber(app_commands.Transformer, commands.Converter[str]):
+    """The `line` of `source`. In /source an integer option of at least 1 (Discord checks it);
+    in !source the text as typed, which the library checks (ASCII digits, within the file) so
+    that a bad line gets the same clear answer everywhere. Either way the library gets text."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.integer
+
+    @property
+    def min_value(self) -> int:
+        return 1
+
+    async def transform(self, interaction: discord.Interaction, value: object, /) -> str:
+        return str(value)
+
+    async def convert(self, ctx: commands.Context[Any], argument: str) -> str:
+        return argument
+
+
+Line = Annotated[str | None, LineNumber]
 
 
 class Citebot(commands.Cog):
@@ -99,22 +122,26 @@ class Citebot(commands.Cog):
         await self._respond(ctx, lambda: self._render_question(question))
 
     @commands.hybrid_command(name="source", description="Show the passage at a file:line citation")  # type: ignore[arg-type]
-    @app_commands.describe(file="A corpus file (see /sources)", line="A line number in that file")
-    async def source(self, ctx: Ctx, file: str, line: int | None = None) -> None:
+    @app_commands.describe(
+        file="A corpus file, path or citation, e.g. guide/install.md:37",
+        line="A line number in that file",
+    )
+    async def source(self, ctx: Ctx, file: str, line: Line = None) -> None:
         await self._limited(ctx)
-        found = self.library.source(file, line)
-        await self._send(ctx, found if isinstance(found, str) else render_passage(found))
+        await self._send(ctx, render_source(self.library.source(file, line)))
 
     @source.autocomplete("file")
     async def _complete_file(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        # Values already fit Discord's limits (25 choices of at most 100 characters).
         files = self.library.complete_file(current)
-        return [app_commands.Choice(name=f[:100], value=f) for f in files]
+        return [app_commands.Choice(name=f, value=f) for f in files]
 
-    @commands.hybrid_command(name="sources", description="List the documents citebot answers from")  # type: ignore[arg-type]
-    async def sources(self, ctx: Ctx) -> None:
-        await self._send(ctx, render_sources(self.library.files()))
+    @commands.hybrid_command(name="sources", description="List the folders, or the files in one")  # type: ignore[arg-type]
+    @app_commands.describe(folder="A folder to list the files of (all of them when left out)")
+    async def sources(self, ctx: Ctx, *, folder: str = "") -> None:
+        await self._send(ctx, render_listing(self.library.sources(folder)))
 
     @commands.hybrid_command(name="help", description="How to use citebot")  # type: ignore[arg-type]
     async def help(self, ctx: Ctx) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.render import render_answer, render_passage, render_sources
+from bot.render import render_answer, render_listing, render_source
 from bot.service import Library
 from bot.settings import Settings
 from retrieval.corpus import CorpusError
@@ -37,19 +37,20 @@ def handle(library: Library, line: str, prefix: str = "!") -> str | None:
     if name == "help":
         return library.help_text(prefix)
     if name == "sources":
-        return render_sources(library.files())
+        return render_listing(library.sources(rest))
     if name in ("ask", "source"):
         verdict = library.limiter.check(CONSOLE_USER, CONSOLE_CHANNEL)
         if not verdict.allowed:
             return verdict.notice() if verdict.notify else ""
         if name == "ask":
             return render_answer(library.ask(rest))
-        parts = rest.split()
-        if not parts:
+        if not rest:
             return f"Usage: {prefix}source <file> [line]"
-        line_no = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-        found = library.source(parts[0], line_no)
-        return found if isinstance(found, str) else render_passage(found)
+        # "FILE LINE", unless the whole text names a file (a name may hold spaces).
+        file, _, line_no = rest.rpartition(" ")
+        if not file or library.resolve_file(rest):
+            file, line_no = rest, ""
+        return render_source(library.source(file.strip(), line_no or None))
     if name == "reload":
         return "Use `citebot index --rebuild` here; `reload` is for the running bot."
     return f"Unknown command `{name}`. Try {prefix}help."
