@@ -1,0 +1,107 @@
+"""The asker's words: typos read as the corpus's words (guarded), abbreviations both ways,
+words found nowhere reported, and no passage credited twice for one question word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.answer import answer
+from retrieval.asker import common_words, understand
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+
+
+def build(tmp_path: Path, *paragraphs: str) -> Index:
+    (tmp_path / "doc.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return Index.build_folder(tmp_path, RankingConfig())
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Index:
+    return build(
+        tmp_path,
+        "Lifetime elision rules let the compiler infer lifetimes in common cases.",
+        "The chief executive officer of the company resigned on Monday.",
+        "Receivers get every message the sender puts on the channel.",
+        "Take the stake and the case to the office before noon.",
+    )
+
+
+def test_the_word_list_ships_with_the_package() -> None:
+    assert {"the", "take", "java", "inhibition"} <= common_words()
+    assert "webassembly" not in common_words()
+
+
+def test_a_typo_is_read_as_the_corpus_word(index: Index) -> None:
+    terms = index.terms("how many lifetime elison rules")
+    assert terms.corrections == {"elison": "elision"}
+    assert not terms.missing
+    a = answer(index, "how many lifetime elison rules")
+    assert a.answered and a.passages[0].text.startswith("Lifetime elision")
+
+
+def test_common_words_are_never_corrected(index: Index) -> None:
+    # "make" is one edit from "take" and "came" from "case": common words the corpus lacks
+    # are the asker's filler, not typos.
+    terms = index.terms("make it so came back")
+    assert terms.corrections == {}
+    assert not terms.missing
+
+
+def test_short_and_unlike_words_are_not_corrected(index: Index) -> None:
+    terms = index.terms("what does asm do to the stake")
+    assert "asm" not in terms.corrections  # too short to guess
+    assert terms.missing == ["asm"]
+
+
+def test_abbreviation_read_as_the_corpus_spells_it(index: Index) -> None:
+    terms = index.terms("who was the ceo")
+    assert terms.corrections == {"ceo": "chief executive officer"}
+    assert answer(index, "who was the ceo").passages[0].text.startswith("The chief executive")
+
+
+def test_spelled_out_phrase_read_as_the_corpus_abbreviation(tmp_path: Path) -> None:
+    index = build(tmp_path, "Our CFO signed the annual report in March.", "Other text here.")
+    terms = index.terms("who is the chief financial officer")
+    assert terms.corrections == {"chief financial officer": "cfo"}
+    assert answer(index, "who is the chief financial officer").passages[0].text.startswith(
+        "Our CFO"
+    )
+
+
+def test_no_rewrite_when_the_corpus_has_the_question_form(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "The CEO spoke first.",
+        "The chief executive officer spoke second, after the board.",
+    )
+    # Both forms are in the corpus: the question is searched as typed, and "ceo" is not
+    # also counted as the three words (no passage is credited twice for one word).
+    terms = index.terms("what did the ceo say")
+    assert terms.corrections == {}
+    assert terms.tokens == ["ceo", "say"]
+
+
+def test_one_form_per_word_so_nothing_counts_twice(index: Index) -> None:
+    typed = index.terms("recievers of messages")
+    right = index.terms("receivers of messages")
+    assert typed.corrections == {"recievers": "receivers"}
+    assert typed.tokens == right.tokens
+    assert [h.score for h in index.search(typed)] == [h.score for h in index.search(right)]
+
+
+def test_documents_dont_mention_a_word_they_lack(index: Index) -> None:
+    a = answer(index, "how do I compile the office to webassembly")
+    assert not a.answered
+    assert a.reason == "not_mentioned"
+    assert a.message == "The documents don't mention **webassembly**."
+    # The closest passages are still shown, labelled as not an answer by the front ends.
+    assert a.passages
+
+
+def test_understand_needs_no_index() -> None:
+    vocab = {"receiv": 0, "messag": 1}
+    got = understand("recievers and messages", vocab, lambda t: 5)
+    assert got.tokens == ["receiv", "messag"]
