@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -110,6 +111,77 @@ def test_build_rounds_alternate_and_report_medians() -> None:
     assert all(" s wall, " in line and " s CPU" in line for line in lines[:4])
     medians = [line for line in lines if "median" in line]
     assert [m.split(":")[0] for m in medians] == ["citebot-sparse", "rank_bm25"]
+
+
+def _git_checkout() -> bool:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "HEAD"], cwd=ROOT, capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+@needs_squad
+@pytest.mark.skipif(not _git_checkout(), reason="not a git checkout")
+def test_build_rounds_build_an_older_revision_from_its_own_files() -> None:
+    stdout = _bench_module(
+        "build_rounds", "--size", "smoke", "--systems", "citebot-sparse,citebot-sparse@HEAD",
+        "--rounds", "2",
+    )
+    lines = stdout.splitlines()
+    rounds = [line.split(":")[0] for line in lines if line.startswith("round")]
+    assert rounds == [
+        "round 1 citebot-sparse",
+        "round 1 citebot-sparse@HEAD",
+        "round 2 citebot-sparse@HEAD",
+        "round 2 citebot-sparse",
+    ]
+    medians = [line for line in lines if "median" in line]
+    assert [m.split(":")[0] for m in medians] == ["citebot-sparse", "citebot-sparse@HEAD"]
+    assert all(" s wall, " in m and " s CPU over 2 builds" in m for m in medians)
+
+
+def test_build_rounds_export_runs_the_revisions_own_code(tmp_path: Path) -> None:
+    """The exported checkout is what the worker imports: PYTHONPATH and cwd point there."""
+    if not _git_checkout():
+        pytest.skip("not a git checkout")
+    from bench.build_rounds import export_revision
+
+    folder = export_revision("HEAD", tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import retrieval, bench.run; print(retrieval.__file__)"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(folder)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(proc.stdout.strip()).is_relative_to(folder)
+
+
+def test_markdown_rate_reports_mb_per_second_and_passages(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "guide").mkdir(parents=True)
+    (docs / "index.md").write_text(
+        "# Tiny docs\n\nA first paragraph about installing the tool.\n\n"
+        "## Usage\n\nRun it with `tiny --fast`.\n\n- one item\n- another item\n",
+        encoding="utf-8",
+    )
+    (docs / "guide" / "setup.md").write_text(
+        "---\ntitle: Setup\n---\n\nConfigure the cache folder before the first run.\n\n"
+        "```sh\ntiny init\n```\n",
+        encoding="utf-8",
+    )
+    stdout = _bench_module("markdown_rate", "--folders", str(docs), "--rounds", "2")
+    rounds = [line for line in stdout.splitlines() if line.startswith("round")]
+    assert len(rounds) == 2 and all(" s wall, " in line for line in rounds)
+    row = next(line for line in stdout.splitlines() if line.startswith(f"| {docs} |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    _, kind, files, mb, passages, median, rate = cells
+    assert kind == "Markdown" and files == "2"
+    assert int(passages.replace(",", "")) >= 3
+    size = sum(p.stat().st_size for p in docs.rglob("*.md")) / 1e6
+    assert float(mb) == pytest.approx(size, rel=0.01)
+    assert float(median) > 0 and float(rate) > 0
 
 
 @needs_squad
