@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     corpus: Path = Path("seeds")
     cache_dir: Path | None = Field(default_factory=default_cache_dir)
     top_k: int = Field(default=3, ge=1, le=10)
-    engine: Literal["auto", "rank-bm25", "sparse"] = "auto"
+    # The sparse engine serves; "rank-bm25" runs rank-bm25 itself, for comparison ("auto" is
+    # the sparse engine, kept so that older .env files still load).
+    engine: Literal["auto", "rank-bm25", "sparse"] = "sparse"
     command_prefix: str = "!"
     user_rate: int = Field(default=5, ge=1)
     user_per: float = Field(default=60.0, gt=0)
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     # Needed for `!ask`; mentions and slash commands work without it.
     message_content: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object a line, for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    # Votes on answers (Helpful / Wrong), in SQLite; created on first use.
+    feedback_db: Path = Field(default_factory=lambda: default_cache_dir() / "feedback.sqlite3")
+    # Whether `citebot chat` applies the rate limits to the person at the keyboard.
+    console_rate_limits: bool = False
 
     @field_validator("owner_ids", "allowed_channel_ids", mode="before")
     @classmethod
