@@ -26,7 +26,7 @@ class AnswerConfig:
     # Weight of the paragraph's BM25 score, scaled to the best hit's, in the re-ranking.
     bm25_weight: float = 1.0
     # Below this confidence (see `confidence`) we abstain; calibrated with `citebot eval`.
-    min_confidence: float = 0.3
+    min_confidence: float = 0.35
     # Weights, against the paragraph's BM25 score (scaled to the best hit's), of the share of
     # question weight that the best sentence holds and that the whole paragraph holds.
     sentence_weight: float = 1.0
@@ -103,6 +103,9 @@ class Answer:
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).
     missing: list[str] = field(default_factory=list)
+    # How well the best passages cover the question (see `confidence`); below
+    # `AnswerConfig.min_confidence` it abstains.
+    confidence: float = 0.0
 
     @property
     def message(self) -> str:
@@ -408,7 +411,11 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
             hit, weights, total, expected, question, cfg, pairs
         )
         held = _share(weights, index.passage_terms(hit.index), total)
-        rank_score = cfg.bm25_weight * hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
+        rank_score = (
+            cfg.bm25_weight * hit.score / top
+            + cfg.sentence_weight * coverage
+            + cfg.passage_weight * held
+        )
         scored.append(_Scored(hit, sentence, coverage, rank_score))
     # Rounded so that float noise between engines never reorders equal passages.
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))
@@ -431,7 +438,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     reason = "" if answered else "not_mentioned" if terms.missing else "not_found"
     return Answer(
         question, answered, passages, reason=reason, disagreement=disagreement,
-        missing=terms.missing,
+        missing=terms.missing, confidence=best,
     )
 
 

@@ -29,3 +29,17 @@ def test_real_docs_sets_are_written_as_the_issue_asks() -> None:
         assert len(questions) >= 40
         assert sum(q.no_answer for q in questions) >= 8
         assert all("/" in s or s.count(":") == 1 for q in questions for s in q.sources)
+
+
+def test_abstention_curve_counts_both_sides() -> None:
+    from eval.abstention_curve import Scored, curve
+
+    rows = [
+        Scored(no_answer=True, confidence=0.2, missing=False),
+        Scored(no_answer=True, confidence=0.9, missing=True),
+        Scored(no_answer=False, confidence=0.5, missing=False),
+        Scored(no_answer=False, confidence=0.1, missing=False),
+    ]
+    assert curve(rows, 0.0) == (0.5, 0.0)  # a missing word abstains at any threshold
+    assert curve(rows, 0.3) == (1.0, 0.5)
+    assert curve(rows, 0.6) == (1.0, 1.0)
