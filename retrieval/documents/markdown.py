@@ -103,6 +103,8 @@ class _Inline:
 
 def tidy(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
     """Runs of white space as one space, none at the ends; the marks follow the text."""
+    if " ".join(text.split()) == text:  # the usual case, checked in C
+        return text, marks
     out: list[str] = []
     new_offset: list[int] = []  # for each old offset, its offset in the tidied text
     size = 0
