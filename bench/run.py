@@ -116,12 +116,25 @@ def answer_at_1(searcher: Any, questions: list[Any]) -> dict[str, float]:
     return {"answer@1": good / n, "shown@1": shown / n}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def worker_build(system: str, corpus: Path, cache: Path) -> dict[str, Any]:
     from bench.systems import SYSTEMS
 
+    cpu = cpu_seconds()
     started = time.perf_counter()
     SYSTEMS[system][0](corpus, cache)
-    return {"build_s": time.perf_counter() - started, "rss_build_mb": peak_rss_mb()}
+    return {
+        "build_s": time.perf_counter() - started,
+        "build_cpu_s": cpu_seconds() - cpu,
+        "rss_build_mb": peak_rss_mb(),
+        "load_build": os.getloadavg()[0],
+    }
 
 
 def worker_query(
@@ -144,10 +157,12 @@ def worker_query(
     timed = questions[WARMUP:] if len(questions) > WARMUP else questions
     ranked: list[list[int]] = []
     latencies: list[float] = []
+    cpu_latencies: list[float] = []
     begin = time.perf_counter()
     for q in timed:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ranked.append(searcher.search(q.question, 10))
+        cpu_latencies.append((time.process_time() - c) * 1000)
         latencies.append((time.perf_counter() - t) * 1000)
     total = time.perf_counter() - begin
     keys = load_keys(cache)
@@ -155,6 +170,8 @@ def worker_query(
         "cold_s": cold,
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
+        "p50_cpu_ms": percentile(cpu_latencies, 50),
+        "load_query": os.getloadavg()[0],
         "qps": len(timed) / total if total else 0.0,
         "questions": len(timed),
         "passages": len(keys),
@@ -257,9 +274,11 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 COLUMNS = [
     ("build s", "build_s", 2),
+    ("build CPU s", "build_cpu_s", 2),
     ("cold s", "cold_s", 2),
     ("p50 ms", "p50_ms", 2),
     ("p99 ms", "p99_ms", 2),
+    ("p50 CPU ms", "p50_cpu_ms", 2),
     ("QPS", "qps", 1),
     ("RSS build MB", "rss_build_mb", 0),
     ("RSS query MB", "rss_query_mb", 0),
@@ -352,7 +371,10 @@ def notes_for(rows: list[Row]) -> list[str]:
         "build: index built and persisted in a fresh process; cold: a second fresh process, "
         "from its start (interpreter start-up excluded) to the first answer from the "
         "persisted index.",
-        f"p50/p99/QPS: top-10 search, one question at a time, after {WARMUP} warm-up questions.",
+        f"p50/p99/QPS: top-10 search, one question at a time, after {WARMUP} warm-up questions; "
+        "p50 CPU: the median of each search's CPU time (process_time: every thread of the "
+        "process), which other processes on the machine disturb less than wall time; build "
+        "CPU: the build process's and its worker processes' CPU seconds.",
         "p50 vs X: this system's p50 over X's; 1/N means N times faster.",
         "Hit@k/MRR@10: gold SQuAD paragraph in the top k of the BM25 search; shown@1: the gold "
         "paragraph first among the passages citebot shows (after its sentence re-ranking); "
@@ -368,6 +390,14 @@ def notes_for(rows: list[Row]) -> list[str]:
         notes.append(
             f"{corpus}: Hit@k, MRR@10, shown@1 and answer@1 over {n:,} questions; speed over "
             "the timed sample in the questions column."
+        )
+    loads = [
+        r.figures[key] for r in rows for key in ("load_build", "load_query") if key in r.figures
+    ]
+    if loads:
+        notes.append(
+            f"machine load (1-minute load average at the end of each worker, {os.cpu_count()} "
+            f"CPUs): {min(loads):.1f} to {max(loads):.1f}."
         )
     digests: dict[str, set[str]] = {r.corpus: set() for r in rows}
     for r in rows:
