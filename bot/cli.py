@@ -1,22 +1,25 @@
-"""`citebot ask|eval|index|chat|run`: the command line front end."""
+"""`citebot ask|eval|index|chat|run|check`: the command line front end."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_keys
 from retrieval.answer import Answer, answer
 from retrieval.corpus import CorpusError
 from retrieval.evaluate import (
@@ -41,6 +44,29 @@ err = Console(stderr=True, highlight=False)
 
 class UsageError(Exception):
     """A one-line message for the user; exit status 2."""
+
+
+def package_version() -> str:
+    try:
+        return version("citebot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def tolerate_bad_bytes(stream: TextIO, errors: str) -> None:
+    """Make a standard stream replace what it cannot decode or encode instead of raising: in
+    a strict locale (en_US.UTF-8, PYTHONIOENCODING unset) one invalid byte on stdin, or a
+    question from argv holding one, would otherwise end the command with a traceback."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors=errors)
+
+
+def print_json(payload: object) -> None:
+    """One JSON document on stdout. Raw UTF-8 when stdout is UTF-8 (a lone surrogate, from
+    undecodable bytes in argv, comes out as its \\uXXXX escape through backslashreplace), else
+    ASCII escapes, so the output is valid JSON whatever the locale."""
+    encoding = (sys.stdout.encoding or "").lower().replace("-", "").replace("_", "")
+    print(json.dumps(payload, ensure_ascii=encoding != "utf8"))
 
 
 def load(settings: Settings, folder: Path) -> LoadResult:
@@ -88,7 +114,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         cfg = replace(cfg, top_k=args.top_k)
     a = answer(index, args.question, cfg)
     if args.json:
-        print(json.dumps(a.to_json(), ensure_ascii=False))
+        print_json(a.to_json())
     else:
         print_answer(a)
     return 0
@@ -145,7 +171,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     summary = m.to_json()
     if args.json:
         payload = {"summary": summary, "results": [r.to_json() for r in results]}
-        print(json.dumps(payload, ensure_ascii=False))
+        print_json(payload)
     else:
         table = Table(title=f"{args.questions}")
         for col in ("id", "rank", "answer", "question", "top"):
@@ -203,13 +229,37 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
+    import aiohttp
+    import discord
 
-    return run_bot(settings, args.corpus)
+    from bot.app import run_bot
+    from bot.check import network_problem
+
+    try:
+        return run_bot(settings, args.corpus)
+    except discord.LoginFailure as exc:
+        raise UsageError("Discord rejected the token (CITEBOT_DISCORD_TOKEN)") from exc
+    except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordException) as exc:
+        # No network, DNS, a proxy, Discord down: one line, not discord.py's traceback.
+        print(f"citebot: cannot reach Discord: {network_problem(exc)}", file=sys.stderr)
+        return 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Settings, token, corpus, cache (and login with --online): one line each; 1 if any
+    failed. It reads the settings itself, to report bad ones among the rest."""
+    from bot.check import report, run_checks
+
+    lines, code = report(run_checks(args.online, args.corpus))
+    print(f"citebot {package_version()}")
+    for line in lines:
+        print(line)
+    return code
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="citebot", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def corpus_opt(sp: argparse.ArgumentParser) -> None:
@@ -247,12 +297,29 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the Discord bot")
     corpus_opt(run)
     run.set_defaults(func=cmd_run)
+
+    ck = sub.add_parser("check", help="check settings, token, corpus and cache before a run")
+    corpus_opt(ck)
+    ck.add_argument("--online", action="store_true", help="also log in with the token")
+    ck.set_defaults(func=None)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tolerate_bad_bytes(sys.stdin, "replace")
+    tolerate_bad_bytes(sys.stdout, "backslashreplace")
+    tolerate_bad_bytes(sys.stderr, "backslashreplace")
     args = parser().parse_args(argv)
-    settings = Settings()
+    if args.command == "check":
+        return cmd_check(args)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"citebot: {problem}", file=sys.stderr)
+        return 2
+    for warning in unknown_keys():
+        print(f"citebot: warning: {warning}", file=sys.stderr)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         code: int = args.func(args, settings)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,11 @@ from retrieval.documents.windows import PASSAGE_CHARS, windows
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
-MARKDOWN_SUFFIXES = (".md",)
+# Markdown in its common spellings (MDX is Markdown with JSX, whose tags and imports the
+# reader drops); plain text, and the lightweight markups whose paragraphs and headlines the
+# plain-text rules read well enough (reStructuredText, AsciiDoc).
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
+SUFFIXES = (".txt", ".text", ".rst", ".adoc", *MARKDOWN_SUFFIXES)
 
 # Page furniture that clippings carry along. Matched against a whole, case-folded paragraph
 # (exactly, or as its start) so a real sentence that merely mentions the words is kept.
@@ -97,35 +102,165 @@ class _Block:
     text: str
 
 
-def corpus_files(folder: Path) -> list[Path]:
-    """The corpus files in a stable order; one-line errors for an unusable folder."""
+# How much of a file's start is checked for NUL bytes: text never has one, and binaries
+# (executables, images, archives) have one within the first few KB.
+BINARY_SNIFF_BYTES = 8192
+# Control characters (C0, DEL, C1): never shown in a file name, where a newline could forge
+# a log line or break a `file:line` citation.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def display_name(name: str) -> str:
+    """A file name as it is cited, shown and stored: bytes that are not UTF-8 (which Python
+    keeps as lone surrogates) and control characters become U+FFFD, so the name can always be
+    encoded, printed and logged on one line. The real name is kept for reading the file."""
+    return _CONTROL.sub("\ufffd", os.fsencode(name).decode("utf-8", "replace"))
+
+
+def is_inside(real_root: str, path: str | Path) -> bool:
+    """Whether a path's real location (every link resolved) is `real_root` or under it."""
+    return within(real_root, os.path.realpath(path))
+
+
+def within(real_root: str, real: str) -> bool:
+    return real == real_root or real.startswith(os.path.join(real_root, ""))
+
+
+class CorpusFiles(list[Path]):
+    """The corpus files to read, with warnings about what the listing left out."""
+
+    def __init__(self, paths: Iterable[Path] = (), warnings: Iterable[str] = ()) -> None:
+        super().__init__(paths)
+        self.warnings = list(warnings)
+
+
+def _is_corpus_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(SUFFIXES)
+
+
+def corpus_files(folder: Path) -> CorpusFiles:
+    """The corpus files in a stable order; one-line errors for an unusable folder.
+
+    Only regular files whose real path is inside the folder are listed. A link that leads out
+    of it is left out with a warning naming it, whatever it points at. A link to a file inside
+    is read, but a file is never listed twice: under its own name when the walk finds it.
+    Links to folders are not followed (what they lead to inside the folder is walked anyway),
+    so a link loop cannot trap the walk. Unreadable sub-folders are skipped with a warning,
+    and so is a file whose printable name (`display_name`) another file already has."""
     if not folder.exists():
         raise CorpusError(f"corpus folder not found: {folder}")
     if not folder.is_dir():
         raise CorpusError(f"corpus path is not a folder: {folder}")
-    try:
-        found = sorted(
-            p
-            for p in folder.rglob("*")
-            if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith(".")
-        )
-    except OSError as exc:
-        raise CorpusError(f"cannot read corpus folder {folder}: {exc.strerror}") from exc
+    real_root = os.path.realpath(folder)
+    warnings: list[str] = []
+    files: list[Path] = []
+    links: list[Path] = []  # links to files inside the folder
+
+    def shown(path: Path) -> str:
+        return display_name(path.relative_to(folder).as_posix())
+
+    pending = [folder]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as exc:
+            if directory == folder:
+                raise CorpusError(f"cannot read corpus folder {folder}: {exc.strerror}") from exc
+            warnings.append(
+                f"{shown(directory)}/: skipped, cannot read the folder ({exc.strerror})"
+            )
+            continue
+        for entry in entries:
+            path = directory / entry.name
+            try:
+                if entry.is_symlink():
+                    wanted = _is_corpus_name(entry.name)
+                    if not is_inside(real_root, path):
+                        if wanted or os.path.isdir(path):
+                            warnings.append(
+                                f"{shown(path)}: skipped, it links to outside the corpus folder"
+                            )
+                    elif wanted and path.is_file():
+                        links.append(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(path)
+                elif _is_corpus_name(entry.name) and entry.is_file(follow_symlinks=False):
+                    files.append(path)
+            except OSError:  # gone or unreadable since the folder was listed: not a corpus file
+                continue
+    if links:
+        files = _add_links(files, links)
+    found: list[Path] = []
+    names: set[str] = set()
+    for path in sorted(files):
+        name = shown(path)
+        if name in names:
+            warnings.append(f"{name}: skipped, another file has this name once made printable")
+            continue
+        names.add(name)
+        found.append(path)
     if not found:
-        raise CorpusError(f"no .txt or .md files in corpus folder {folder}")
-    return found
+        left_out = f" ({len(warnings)} left out; {warnings[0]})" if warnings else ""
+        raise CorpusError(f"no .txt or .md files in corpus folder {folder}{left_out}")
+    return CorpusFiles(found, warnings)
 
 
-def read_text(path: Path, warnings: list[str]) -> str | None:
+def _add_links(files: list[Path], links: list[Path]) -> list[Path]:
+    """The files plus the links to files not listed already (each real file once)."""
+
+    def identity(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    seen = {identity(path) for path in files}
+    out = list(files)
+    for link in sorted(links):
+        same = identity(link)
+        if same is not None and same not in seen:
+            seen.add(same)
+            out.append(link)
+    return out
+
+
+def read_text(
+    path: Path,
+    warnings: list[str],
+    name: str | None = None,
+    seen: Callable[[bytes], None] | None = None,
+) -> str | None:
+    """A corpus file's text, or None with a warning naming it (`name`, else its printable base
+    name) when it cannot be read, is not a regular file or holds binary data. `seen` is
+    given the bytes read, before any check, so a caller can fingerprint exactly those."""
+    label = display_name(path.name) if name is None else name
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: a file swapped for a FIFO since the listing must not hang the build
+        # (it changes nothing for a regular file).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                warnings.append(f"{label}: skipped, not a regular file")
+                return None
+            raw = fh.read()
+    except FileNotFoundError:
+        warnings.append(f"{label}: skipped, it was removed after the folder was listed")
+        return None
     except OSError as exc:
-        warnings.append(f"{path.name}: skipped, cannot read it ({exc.strerror})")
+        warnings.append(f"{label}: skipped, cannot read it ({exc.strerror or exc})")
+        return None
+    if seen is not None:
+        seen(raw)
+    if raw.find(b"\0", 0, BINARY_SNIFF_BYTES) >= 0:
+        warnings.append(f"{label}: skipped, binary data (NUL bytes), not text")
         return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        warnings.append(f"{path.name}: not valid UTF-8, undecodable bytes shown as \ufffd")
+        warnings.append(f"{label}: not valid UTF-8, undecodable bytes shown as \ufffd")
         return raw.decode("utf-8", errors="replace")
 
 

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib.metadata
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from discord.http import Route
 
+from bot.cli import main
 from retrieval.engines import RankingConfig
+from tests.fakediscord import FakeDiscord
 from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +30,7 @@ SEEDS = ROOT / "seeds"
 ACCEPTANCE = ROOT.parent / "shared" / "eval" / "acceptance.jsonl"
 INTERIM_CEO = "who is Scale's interim CEO?"
 OFF_TOPIC = "how do I bake sourdough bread"
+TOKEN = "MTIz.check-token.xyz"
 # A path whose error message is longer than an 80-column terminal line.
 LONG_MISSING = "no-such-folder/" + "a-very-long-folder-name-that-does-not-exist/" * 2 + "corpus"
 
@@ -310,3 +320,124 @@ def test_make_ask_answers_with_and_without_a_question(tmp_path: Path, q: str | N
         assert "004_bbdec2aa2fae0f2f.txt:9" in proc.stdout
     else:
         assert "Reuters" in proc.stdout and "$200 million" in proc.stdout
+
+
+# -- citebot check and --version (issue 13) --------------------------------------------------
+
+
+def check_lines(r: Run) -> dict[str, list[str]]:
+    """The check screen by part: {"token": ["FAIL  token  …"], …}."""
+    parts: dict[str, list[str]] = {}
+    for line in r.stdout.splitlines()[1:-1]:
+        _, what, _ = line.split(maxsplit=2)
+        parts.setdefault(what, []).append(line.strip())
+    return parts
+
+
+def test_version_is_the_package_version(tmp_path: Path) -> None:
+    r = run(tmp_path / "cache", "--version")
+    assert r.code == 0
+    assert r.stdout.strip() == f"citebot {importlib.metadata.version('citebot')}"
+
+
+def test_check_on_a_fresh_clone_names_the_missing_token(tmp_path: Path) -> None:
+    r = run(tmp_path / "cache", "check")
+    no_traceback(r)
+    assert r.code == 1
+    assert r.stdout.startswith("citebot ")
+    parts = check_lines(r)
+    assert parts["settings"][0].startswith("ok")
+    assert parts["token"][0].startswith("FAIL") and "CITEBOT_DISCORD_TOKEN" in parts["token"][0]
+    assert parts["corpus"] == ["ok    corpus    seeds: 5 .txt/.md files"]
+    assert "would rebuild at start: no index on disk yet" in parts["cache"][0]
+    assert parts["login"][0].startswith("skip")
+    assert r.stdout.splitlines()[-1] == "1 problem"
+
+
+def test_check_passes_with_a_token_and_a_built_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert run(cache, "index").code == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "check"], cwd=ROOT, capture_output=True, text=True,
+        env=dict(environment(cache), CITEBOT_DISCORD_TOKEN=TOKEN), timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.splitlines()[-1] == "ready"
+    assert "loads 43 passages" in proc.stdout
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_check_reports_bad_settings_and_a_missing_corpus(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--corpus", "no-such-folder"], cwd=ROOT,
+        capture_output=True, text=True, timeout=60, check=False,
+        env=dict(environment(tmp_path), CITEBOT_TOP_K=TOKEN),
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "FAIL  settings  CITEBOT_TOP_K: should be a valid integer" in proc.stdout
+    assert TOKEN not in proc.stdout + proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--corpus", "no-such-folder"], cwd=ROOT,
+        capture_output=True, text=True, timeout=60, check=False, env=environment(tmp_path),
+    )
+    assert "FAIL  corpus    corpus folder not found: no-such-folder" in proc.stdout
+
+
+
+@contextlib.contextmanager
+def fake_discord_in_a_thread() -> Iterator[FakeDiscord]:
+    """The loopback Discord on its own event loop, so a synchronous command can use it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeDiscord()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def check_online(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, base: str
+) -> tuple[int, str]:
+    for key in list(os.environ):
+        if key.startswith("CITEBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("CITEBOT_DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("CITEBOT_CORPUS", str(SEEDS))
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", "off")
+    monkeypatch.setattr(Route, "BASE", base)
+    code = main(["check", "--online"])
+    return code, capsys.readouterr().out
+
+
+def test_check_online_logs_in_with_the_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with fake_discord_in_a_thread() as fake:
+        code, out = check_online(monkeypatch, capsys, tmp_path, fake.api_base)
+        me = fake.find_requests("GET", "/users/@me")
+    assert code == 0, out
+    assert "ok    login     the token logs in as citebot-test" in out
+    assert len(me) == 1
+    # REST only: the check never opens the gateway.
+    assert not fake.find_requests("GET", "/gateway/bot")
+    assert not fake.find_requests("GET", "/gateway")
+
+
+def test_check_online_without_network_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out = check_online(monkeypatch, capsys, tmp_path, f"http://127.0.0.1:{port}/api/v10")
+    assert code == 1
+    [login] = [line for line in out.splitlines() if " login " in line]
+    assert login.startswith("  FAIL  login     cannot reach Discord: Cannot connect to host")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bot.limits import RateLimiter
+import random
+
+import pytest
+from discord.ext import commands
+
+from bot.limits import SWEEP_FRACTION, RateLimiter
 
 
 class Clock:
@@ -67,3 +72,63 @@ def test_memory_stays_bounded_with_a_million_users() -> None:
             peak = max(peak, limiter.tracked())
     # Only keys active in the last window (60 s at one question a second) are kept.
     assert peak <= 2 * (61 + 50)
+
+
+def count_sweeps(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
+    """Record every full scan of a CooldownMapping's buckets."""
+    calls: list[float | None] = []
+    original = commands.CooldownMapping._verify_cache_integrity
+
+    def counting(self: commands.CooldownMapping[int], current: float | None = None) -> None:
+        calls.append(current)
+        original(self, current)
+
+    monkeypatch.setattr(commands.CooldownMapping, "_verify_cache_integrity", counting)
+    return calls
+
+
+def test_a_check_does_not_scan_every_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11 (14): discord.py scans all buckets on each lookup; at 80k active buckets that
+    was 2.4 ms a check. The scan now runs at most once per quarter window per mapping."""
+    sweeps = count_sweeps(monkeypatch)
+    clock = Clock()
+    limiter = RateLimiter(user_rate=5, user_per=60, channel_rate=20, channel_per=60, clock=clock)
+    for user in range(2_000):
+        limiter.check(user, user % 7)
+        clock.now += 0.01  # 20 s in all: two sweeps at most for each mapping
+    assert len(sweeps) <= 2 * 4
+
+
+def test_idle_buckets_are_still_evicted() -> None:
+    clock = Clock()
+    limiter = RateLimiter(user_rate=5, user_per=60, channel_rate=200, channel_per=60, clock=clock)
+    for user in range(100):
+        limiter.check(user, 9)
+    assert len(limiter.users._cache) == 100
+    clock.now += 60 * (1 + SWEEP_FRACTION) + 1  # idle for a window and a sweep interval
+    limiter.check(1_000, 10)
+    assert set(limiter.users._cache) == {1_000}
+    assert set(limiter.channels._cache) == {10}
+
+
+class SweepEveryCheck(RateLimiter):
+    """The limiter as it was: discord.py's own mapping, scanned on every lookup."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(3, 10, 5, 10, clock=clock)
+        plain = commands.CooldownMapping[int].from_cooldown
+        self.users = plain(3, 10, lambda key: key)  # type: ignore[assignment]
+        self.channels = plain(5, 10, lambda key: key)  # type: ignore[assignment]
+        self.user_notices = plain(1, 10, lambda key: key)  # type: ignore[assignment]
+        self.channel_notices = plain(1, 10, lambda key: key)  # type: ignore[assignment]
+
+
+def test_verdicts_are_those_of_a_sweep_on_every_check() -> None:
+    """A bucket looked up after its window but before a sweep behaves as a fresh one."""
+    rng = random.Random(11)
+    clock = Clock()
+    swept, reference = RateLimiter(3, 10, 5, 10, clock=clock), SweepEveryCheck(clock)
+    for _ in range(20_000):
+        clock.now += rng.choice((0.0, 0.05, 0.5, 3.0, 11.0))
+        user, channel = rng.randrange(8), rng.randrange(3)
+        assert swept.check(user, channel) == reference.check(user, channel)

@@ -190,3 +190,27 @@ def test_the_build_equals_the_reference_chunker(docs: Path) -> None:
     assert built.passages == reference.passages
     assert built.postings.vocab == reference.postings.vocab
     assert np.array_equal(built.postings.doc_len, reference.postings.doc_len)
+
+
+def test_mdx_and_container_syntax_leave_only_prose() -> None:
+    source = (
+        "import Tabs from '@theme/Tabs';\n"
+        "export const meta = {a: 1};\n\n"
+        "# Title\n\n"
+        "Import the module first; then export your data from the store.\n\n"
+        ":::note\nNotes are shown in a box.\n:::\n\n"
+        "<Tabs>\n<TabItem value=\"a\">\n\nTab content is prose too.\n\n</TabItem>\n</Tabs>\n"
+    )
+    assert [(b.line_start, b.text) for b in read_markdown(source)] == [
+        (6, "Import the module first; then export your data from the store."),
+        (9, "Notes are shown in a box."),
+        (15, "Tab content is prose too."),
+    ]
+
+
+def test_other_markdown_and_text_suffixes_are_read(tmp_path: Path) -> None:
+    (tmp_path / "a.mdx").write_text("# Setup\n\nRun the installer twice.\n", encoding="utf-8")
+    (tmp_path / "b.rst").write_text("Setup\n=====\n\nRun the wizard once.\n", encoding="utf-8")
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert index.files == ["a.mdx", "b.rst"]
+    assert index.passages[0].heading == "Setup"

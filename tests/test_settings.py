@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, known_names, load_settings, unknown_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "MTIz.secret-token-value.xyz"
@@ -66,3 +66,70 @@ def test_chat_console_answers_piped_commands(tmp_path: Path) -> None:
     assert "`004_bbdec2aa2fae0f2f.txt:9`" in done.stdout
     assert "No such file in the corpus" in done.stdout
     assert "5 files in the corpus" in done.stdout
+
+
+def no_citebot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.upper().startswith("CITEBOT_") or key == "DISCORD_TOKEN":
+            monkeypatch.delenv(key)
+
+
+def test_a_token_in_any_variable_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11 (6): pydantic's error quoted the value (int() did, for CITEBOT_OWNER_IDS)."""
+    no_citebot_env(monkeypatch)
+    for name in known_names():
+        monkeypatch.setenv(name, TOKEN)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    problems = caught.value.problems
+    assert {p.split(":")[0] for p in problems} == {
+        "CITEBOT_TOP_K", "CITEBOT_ENGINE", "CITEBOT_USER_RATE", "CITEBOT_USER_PER",
+        "CITEBOT_CHANNEL_RATE", "CITEBOT_CHANNEL_PER", "CITEBOT_OWNERS_EXEMPT",
+        "CITEBOT_OWNER_IDS", "CITEBOT_ALLOWED_CHANNEL_IDS", "CITEBOT_DEV_GUILD_ID",
+        "CITEBOT_DEFER_AFTER", "CITEBOT_MESSAGE_CONTENT", "CITEBOT_LOG_LEVEL",
+        "CITEBOT_LOG_FORMAT", "CITEBOT_CONSOLE_RATE_LIMITS",
+    }
+    for problem in problems:
+        assert "\n" not in problem
+        assert not any(piece in problem for piece in TOKEN.split(".")), problem
+
+
+def test_the_example_env_file_loads_and_names_only_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copying .env.example to .env failed: its empty CITEBOT_DEV_GUILD_ID is not an int."""
+    no_citebot_env(monkeypatch)
+    example = ROOT / ".env.example"
+    s = load_settings(example)
+    assert s.dev_guild_id is None and s.discord_token is not None
+    assert s.feedback_db.name == "feedback.sqlite3"
+    assert unknown_keys(example, environ={}) == []
+
+
+def test_unknown_keys_get_the_closest_name_and_no_value(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        f"CITEBOT_DISCORD_TOKN={TOKEN}\nCITEBOT_DISCORD_TOKEN:{TOKEN}\nOTHER_TOOL=1\n"
+        "citebot_top_k=4\n",
+        encoding="utf-8",
+    )
+    environ = {"CITEBOT_TOPK": "3", "CITEBOT_ZZZZZZ": "1", "DISCORD_TOKEN": TOKEN, "HOME": "/"}
+    warnings = unknown_keys(env, environ)
+    assert warnings == [
+        "CITEBOT_TOPK in the environment is not a setting, ignored; "
+        "did you mean CITEBOT_TOP_K?",
+        "CITEBOT_ZZZZZZ in the environment is not a setting, ignored",
+        f"CITEBOT_DISCORD_TOKN in {env} is not a setting, ignored; "
+        "did you mean CITEBOT_DISCORD_TOKEN?",
+        f"a CITEBOT_ line in {env} is not NAME=value; it is ignored "
+        "(not shown: it may hold a secret)",
+    ]
+
+
+def test_prefix_may_be_long_but_not_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_citebot_env(monkeypatch)
+    monkeypatch.setenv("CITEBOT_COMMAND_PREFIX", "cb!")
+    assert load_settings(None).command_prefix == "cb!"
+    monkeypatch.setenv("CITEBOT_COMMAND_PREFIX", "")
+    with pytest.raises(SettingsError, match="CITEBOT_COMMAND_PREFIX"):
+        load_settings(None)

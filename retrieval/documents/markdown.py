@@ -18,6 +18,7 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from retrieval.documents.windows import PASSAGE_CHARS, windows
@@ -37,6 +38,8 @@ LIST_GROUP_CHARS = 800
 LEAD_IN_WORDS = 8
 ITEM_MARK = "• "
 _YAML_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
+# An MDX module line (`import Tabs from '@theme/Tabs';`, `export const x = ...`): code.
+_MDX_STATEMENT = re.compile(r"^(?:import|export)\s+\S.*(?:\sfrom\s+['\"]|[;=])", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,14 @@ class _Piece:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table").use(front_matter_plugin).use(admon_plugin)
+    return (
+        MarkdownIt("commonmark")
+        .enable("table")
+        .use(front_matter_plugin)
+        .use(admon_plugin)
+        # `::: note` … `:::` blocks (Docusaurus, VuePress, MyST): their body is prose.
+        .use(container_plugin, name="any", validate=lambda *_: True)
+    )
 
 
 def strip_directives(text: str) -> str:
@@ -183,7 +193,7 @@ class _Reader:
 
     def paragraph(self, inline: _Inline, line: int, before_list: bool) -> None:
         text = inline.text
-        if not any(ch.isalpha() for ch in text):
+        if not any(ch.isalpha() for ch in text) or _MDX_STATEMENT.match(text):
             return
         # A label ("Metric names:"), or a sentence that introduces the list under it ("…
         # which we call unsafe superpowers. Those include:"), leads the next block.
