@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
+import hashlib
 import itertools
 import logging
 import multiprocessing
@@ -21,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -32,13 +35,16 @@ from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, tokenize, word_c
 from retrieval.corpus import (
     Block,
     CorpusError,
+    CorpusFiles,
     assemble,
+    display_name,
     folded_index_body,
     heading_text,
     index_body,
     is_markdown,
     read_text,
     scan,
+    within,
 )
 from retrieval.engines import Postings
 from retrieval.fields import field_tokens, term_fields
@@ -60,6 +66,14 @@ MAX_BATCH_BYTES = 12 * 1024 * 1024
 # the paragraph that reaches it), so a huge file is not one list of words.
 COUNT_CHARS = 8 * 1024 * 1024
 KEY_SIZE = 16
+# Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
+# restart does not have to read every byte again (the cache key, `retrieval.store`).
+CONTENT_HASH_LIMIT = 64 * 1024 * 1024
+# The fingerprint of a file that could not be read, or of one skipped before reading.
+UNREADABLE = "unreadable"
+# The fingerprint of a file that changed while it was read (by size and mtime): no cache key
+# is ever made of it, so an index built from a half-written file is never cached.
+CHANGED = "changed while read"
 
 
 def release_free_memory() -> None:
@@ -164,10 +178,11 @@ class DocCounts:
 
 @dataclass
 class FileScan:
-    name: str
+    name: str  # as cited: `corpus.display_name` of its path in the folder
     blocks: int
     chrome: int
     readable: bool
+    fingerprint: str = UNREADABLE  # of the bytes read (`_read_file`)
 
 
 @dataclass
@@ -204,13 +219,81 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def analyze_files(job: tuple[str, list[str]]) -> FileBatch:
+def content_fingerprint(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def stat_fingerprint(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
+    # ctime too: a write that puts the mtime back (cp -p, touch -r) still moves it.
+    return (a.st_ino, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
+        b.st_ino, b.st_size, b.st_mtime_ns, b.st_ctime_ns
+    )
+
+
+def _real_path(path: str, real_dirs: dict[str, str]) -> str:
+    """A file's real path, its folder resolved once per batch: one lstat a file, not one a
+    path component (a folder swapped for a link within a batch's read goes unseen)."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder, base = os.path.split(path)
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder)
+    return os.path.join(real, base)
+
+
+def _read_file(
+    root: str,
+    real_root: str,
+    name: str,
+    warnings: list[str],
+    by_content: bool,
+    real_dirs: dict[str, str],
+) -> tuple[str | None, str]:
+    """A listed file's text (None when it is skipped, with a warning naming it) and the
+    fingerprint of what was read: a digest of the bytes when `by_content`, else its size and
+    mtime, or CHANGED when they moved during the read."""
+    path = Path(root) / name
+    shown = display_name(name)
+    # Checked again here: a file may have been swapped for a link out since the listing.
+    if not within(real_root, _real_path(str(path), real_dirs)):
+        warnings.append(f"{shown}: skipped, it links to outside the corpus folder")
+        return None, UNREADABLE
+    if by_content:
+        digests: list[str] = []
+        text = read_text(
+            path, warnings, shown, lambda raw: digests.append(content_fingerprint(raw))
+        )
+        return text, digests[0] if digests else UNREADABLE
+    try:
+        before = os.stat(path)
+    except OSError:
+        before = None
+    text = read_text(path, warnings, shown)
+    try:
+        after = os.stat(path)
+    except OSError:
+        return text, UNREADABLE
+    if before is None or not _same_file_state(before, after):
+        return text, CHANGED
+    return text, stat_fingerprint(after)
+
+
+def analyze_files(job: tuple[str, list[str]], by_content: bool = True) -> FileBatch:
+    """Scan and tokenize one group of files, `job` = (corpus folder, paths in it);
+    `by_content`: fingerprint the files by their bytes rather than their size and mtime."""
     with _no_cycle_collection():
-        return _analyze_files(job)
+        return _analyze_files(job, by_content)
 
 
-def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
+def _analyze_files(job: tuple[str, list[str]], by_content: bool) -> FileBatch:
     root, names = job
+    real_root = os.path.realpath(root)
+    real_dirs: dict[str, str] = {}
     warnings: list[str] = []
     counts = DocCounts()
     files: list[FileScan] = []
@@ -226,13 +309,16 @@ def _analyze_files(job: tuple[str, list[str]]) -> FileBatch:
     body_chars = 0
     all_blocks: list[Block] = []
     size = 0
-    for name in names:
-        text = read_text(Path(root) / name, warnings)
+    for real_name in names:
+        text, fingerprint = _read_file(
+            root, real_root, real_name, warnings, by_content, real_dirs
+        )
+        name = display_name(real_name)
         if text is None:
-            files.append(FileScan(name, 0, 0, False))
+            files.append(FileScan(name, 0, 0, False, fingerprint))
             continue
         blocks, chrome = scan(text, name)
-        files.append(FileScan(name, len(blocks), chrome, True))
+        files.append(FileScan(name, len(blocks), chrome, True, fingerprint))
         all_blocks.extend(blocks)
         fielded = is_markdown(name)
         if fielded and bodies:  # documents are counted in order
@@ -429,6 +515,34 @@ class FolderBuild:
     files: dict[str, int]
     dropped: int
     warnings: list[str]
+    # What was read of each listed file (`_read_file`), by the name it is cited by.
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fingerprint:
+    """A corpus as a build sees it: each listed file's fingerprint (`_read_file`) by the name
+    it is cited by, and the listing's warnings about what it left out (links out...)."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
+
+
+# Set by `recording_reads`: where `build_folder` puts what it read, as the Index that
+# `Index.build_folder` returns does not carry it.
+_READS: ContextVar[Fingerprint | None] = ContextVar("citebot_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[Fingerprint]:
+    """What the folder builds inside the block read, so the cache key can describe exactly
+    the bytes an index was built from."""
+    reads = Fingerprint()
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
 
 
 def _size(path: Path) -> int:
@@ -453,7 +567,10 @@ def _batches(root: Path, paths: list[Path], limit: int) -> list[tuple[str, list[
     return out
 
 
-def _results(jobs: list[tuple[str, list[str]]], workers: int) -> Iterator[FileBatch]:
+def _results(
+    jobs: list[tuple[str, list[str]]], workers: int, by_content: bool
+) -> Iterator[FileBatch]:
+    analyze = functools.partial(analyze_files, by_content=by_content)
     done = 0
     if workers > 1 and len(jobs) > 1:
         # spawn, not fork: the bot may build from a process that already runs threads.
@@ -464,18 +581,18 @@ def _results(jobs: list[tuple[str, list[str]]], workers: int) -> Iterator[FileBa
                 pending: deque[Future[FileBatch]] = deque()
                 todo = iter(jobs)
                 for job in itertools.islice(todo, 2 * workers):
-                    pending.append(pool.submit(analyze_files, job))
+                    pending.append(pool.submit(analyze, job))
                 while pending:
                     batch = pending.popleft().result()
                     following = next(todo, None)
                     if following is not None:
-                        pending.append(pool.submit(analyze_files, following))
+                        pending.append(pool.submit(analyze, following))
                     done += 1
                     yield batch
         except BrokenProcessPool as exc:
             # E.g. a script without a __main__ guard, which spawned workers cannot import.
             log.warning("index worker processes failed (%s); continuing in this one", exc)
-    yield from map(analyze_files, jobs[done:])
+    yield from map(analyze, jobs[done:])
 
 
 def build_folder(
@@ -487,7 +604,7 @@ def build_folder(
 ) -> FolderBuild:
     """The passages and postings `load_corpus` + `Index.build` would give, built in
     `workers` processes (default: by corpus size), in batches of about `batch_bytes`
-    (default: by corpus size)."""
+    (default: by corpus size). The warnings start with the listing's (`CorpusFiles`)."""
     total = sum(_size(path) for path in paths)
     if workers is None:
         workers = default_workers(total)
@@ -498,23 +615,30 @@ def build_folder(
     writer = TableWriter()
     seen: set[bytes] = set()
     counts: dict[str, int] = {}
-    warnings: list[str] = []
+    left_out = list(paths.warnings) if isinstance(paths, CorpusFiles) else []
+    warnings = list(left_out)
+    fingerprints: dict[str, str] = {}
     dropped = 0
     done = 0
     with _no_cycle_collection():
-        for batch in _results(jobs, workers):
+        for batch in _results(jobs, workers, total <= CONTENT_HASH_LIMIT):
             dropped += _merge(batch, builder, writer, seen, counts)
             warnings.extend(batch.warnings)
+            fingerprints.update((scanned.name, scanned.fingerprint) for scanned in batch.files)
             done += len(batch.files)
             if progress is not None:
                 progress(done, len(paths))
+    reads = _READS.get()
+    if reads is not None:
+        reads.files.update(fingerprints)
+        reads.left_out.extend(left_out)
     if builder.n_docs == 0:
         raise CorpusError(f"no readable paragraphs in corpus folder {root}")
     table = writer.finish()
     del seen
     postings = builder.finish()
     release_free_memory()
-    return FolderBuild(table, postings, counts, dropped, warnings)
+    return FolderBuild(table, postings, counts, dropped, warnings, fingerprints)
 
 
 def _merge(

@@ -2,7 +2,8 @@
 
 A cache entry is trusted only when its format version, its key (corpus fingerprint, ranking
 settings, analyzer version) and its own checksums all match; anything else is rebuilt, with a
-log line saying why.
+log line saying why. The key is made of what the build read, so an index built from a file
+that changed meanwhile is never loaded for the file's new content.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import operator
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -24,8 +29,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from retrieval import build
 from retrieval.analyze import ANALYZER_VERSION
-from retrieval.corpus import corpus_files
+from retrieval.build import (
+    CHANGED,
+    UNREADABLE,
+    Fingerprint,
+    content_fingerprint,
+    recording_reads,
+    stat_fingerprint,
+)
+from retrieval.corpus import corpus_files, display_name
 from retrieval.engines import Postings, RankingConfig
 from retrieval.fields import PREFIXES, term_fields
 from retrieval.impacts import Impacts
@@ -34,17 +48,26 @@ from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
-# Format 5: field terms (Markdown sections and code). Format 4: integer impacts beside the
-# float contributions (format 3: the passage table and a
-# CRC-32 of every file).
-FORMAT_VERSION = 5
+# Format 6: a checksum of meta.json itself. Format 5: field terms (Markdown sections and
+# code). Format 4: integer impacts beside the float contributions (format 3: the passage
+# table and a CRC-32 of every file).
+FORMAT_VERSION = 6
+# 4: links out of the folder and binary files skipped, unprintable file names made safe.
 # 3: Markdown read by its structure, passages capped in size.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
-# Corpora up to this size are fingerprinted by content; larger ones by size and mtime, so a
-# restart does not have to read every byte again.
-CONTENT_HASH_LIMIT = 64 * 1024 * 1024
 _READ_SIZE = 1 << 23
+_META_CHECKSUM = "meta_checksum"
+# Temporary folders of a save are named after their host and process, so a later start can
+# tell what a killed save left (hundreds of MB) from a save still running elsewhere.
+_TMP_PREFIX = ".tmp-"
+_HOST = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+_TMP_OWNER = re.compile(r"\.tmp-([0-9a-f]{8})-([0-9]+)-")
+# A temporary folder whose owner cannot be checked (another host sharing the cache, or a
+# name from before owners were recorded) is stale once untouched this long.
+STALE_TMP_SECONDS = 3600
+# At most this many file names in one log line.
+MAX_NAMED = 5
 _OTHER_FILES = ("texts.bin", "vocab.json", "files.json")
 
 
@@ -57,23 +80,46 @@ class StaleIndex(Exception):
     """The cache entry exists but cannot be trusted; the message says why."""
 
 
-def corpus_key(folder: Path, config: RankingConfig) -> str:
+def fingerprint(folder: Path) -> Fingerprint:
+    """The corpus as a build would see it now (`build.recording_reads`): each file's digest
+    when the corpus is up to `build.CONTENT_HASH_LIMIT`, else its size and mtime, and what
+    the listing leaves out (so a new link out is reported by the next start)."""
     files = corpus_files(folder)
+    stats: list[os.stat_result | None] = []
+    for path in files:
+        try:
+            stats.append(path.stat())
+        except OSError:  # gone since the listing
+            stats.append(None)
+    by_content = sum(st.st_size for st in stats if st) <= build.CONTENT_HASH_LIMIT
+    out: dict[str, str] = {}
+    for path, st in zip(files, stats, strict=True):
+        name = display_name(path.relative_to(folder).as_posix())
+        if st is None:
+            out[name] = UNREADABLE
+        elif by_content:
+            try:
+                out[name] = content_fingerprint(path.read_bytes())
+            except OSError:
+                out[name] = UNREADABLE
+        else:
+            out[name] = stat_fingerprint(st)
+    return Fingerprint(out, list(files.warnings))
+
+
+def key_of(config: RankingConfig, corpus: Fingerprint) -> str:
+    """The cache key of an index built with `config` from a corpus so fingerprinted."""
     digest = hashlib.blake2b(digest_size=16)
     scoring = {k: v for k, v in asdict(config).items() if k != "engine"}
     digest.update(json.dumps([FORMAT_VERSION, CHUNKER_VERSION, ANALYZER_VERSION, scoring]).encode())
-    stats = [path.stat() for path in files]
-    by_content = sum(stat.st_size for stat in stats) <= CONTENT_HASH_LIMIT
-    for path, stat in zip(files, stats, strict=True):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        if by_content:
-            try:
-                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
-            except OSError as exc:
-                digest.update(f"unreadable:{exc.errno}".encode())
-        else:
-            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for name in sorted(corpus.files):
+        digest.update(name.encode() + b"\0" + corpus.files[name].encode() + b"\0")
+    digest.update(json.dumps(sorted(corpus.left_out)).encode())
     return digest.hexdigest()
+
+
+def corpus_key(folder: Path, config: RankingConfig) -> str:
+    return key_of(config, fingerprint(folder))
 
 
 def cache_dir_for(cache_root: Path, folder: Path) -> Path:
@@ -125,7 +171,7 @@ def _arrays(index: Index) -> dict[str, np.ndarray[Any, Any]]:
 def save(index: Index, target: Path, key: str) -> None:
     """Write atomically: a half-written entry is never seen under the final name."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(os.getpid()), dir=target.parent))
     try:
         arrays = _arrays(index)
 
@@ -159,6 +205,7 @@ def save(index: Index, target: Path, key: str) -> None:
             "impact_scale": index.sparse.impacts.scale,
             "checksums": _checksums(tmp, names),
         }
+        meta[_META_CHECKSUM] = meta_checksum(meta)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -168,18 +215,81 @@ def save(index: Index, target: Path, key: str) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _read_meta(target: Path, key: str) -> dict[str, Any]:
-    meta_path = target / "meta.json"
-    if not meta_path.exists():
-        raise StaleIndex("no index on disk yet")
+def temporary_prefix(pid: int) -> str:
+    """The name a save's temporary folder starts with, in process `pid` of this host."""
+    return f"{_TMP_PREFIX}{_HOST}-{pid}-"
+
+
+def _running(pid: int) -> bool:
     try:
-        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OverflowError, ValueError):  # no such pid can exist
+        return False
+    return True
+
+
+def remove_stale_temporaries(cache_root: Path) -> None:
+    """Remove the temporary folders killed saves left in the cache: those of a process of
+    this host that is no longer running, and any other untouched for STALE_TMP_SECONDS.
+
+    Safe when processes share the cache: a save still running belongs to a live process, or
+    (on another host) has touched its folder within the hour. Were one removed anyway, that
+    save would only fail: an entry appears by one rename of a complete folder whose files
+    all carry checksums, so a folder emptied under a save is never loaded as an index."""
+    try:
+        with os.scandir(cache_root) as it:
+            found = [e for e in it if e.name.startswith(_TMP_PREFIX)]
+    except OSError:  # no cache yet, or an unreadable one: `load_or_build` says so
+        return
+    now = time.time()
+    for entry in found:
+        owner = _TMP_OWNER.match(entry.name)
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if owner is not None and owner.group(1) == _HOST:
+                stale = not _running(int(owner.group(2)))
+            else:
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            log.info("removed %s, left by an interrupted save", entry.path)
+
+
+def meta_checksum(meta: dict[str, Any]) -> str:
+    """The digest of every field of meta.json but the checksum, as canonical JSON: editing
+    any value (the impact scale, a file's CRC) makes the entry stale."""
+    fields = {k: v for k, v in meta.items() if k != _META_CHECKSUM}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def _read_meta(target: Path, key: str) -> dict[str, Any]:
+    """meta.json, checked; a cache folder this process may not read raises PermissionError."""
+    try:
+        text = (target / "meta.json").read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StaleIndex("no index on disk yet") from exc
+    except PermissionError:
+        raise
     except (OSError, ValueError) as exc:
+        raise StaleIndex(f"unreadable meta.json ({exc})") from exc
+    try:
+        meta: dict[str, Any] = json.loads(text)
+    except ValueError as exc:
         raise StaleIndex(f"unreadable meta.json ({exc})") from exc
     if not isinstance(meta, dict):
         raise StaleIndex("meta.json is not an object")
     if meta.get("format") != FORMAT_VERSION:
         raise StaleIndex(f"index format {meta.get('format')} is not {FORMAT_VERSION}")
+    if meta.get(_META_CHECKSUM) != meta_checksum(meta):
+        raise StaleIndex("meta.json does not match its checksum")
     if meta.get("key") != key:
         raise StaleIndex("corpus files or ranking settings changed")
     return meta
@@ -192,7 +302,8 @@ def _check_postings(postings: Postings, weights: np.ndarray[Any, Any], impacts: 
     nnz = len(postings.docs)
     if len(postings.tf) != nnz or len(weights) != nnz or len(impacts.levels) != nnz:
         return "postings arrays differ in length"
-    if impacts.levels.dtype != np.uint16 or not impacts.scale > 0:
+    positive = math.isfinite(impacts.scale) and impacts.scale > 0
+    if impacts.levels.dtype != np.uint16 or not positive:
         return "impacts are not 16-bit levels with a positive scale"
     if len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != nnz:
         return "postings offsets do not span the postings"
@@ -268,10 +379,12 @@ def load_or_build(
     cache_root: Path | None,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """The index for a corpus folder: from the cache when it is valid, else built (and saved)."""
+    """The index for a corpus folder: from the cache when it is valid, else built (and saved,
+    under the key of what the build read)."""
     root = Path(folder)
     if cache_root is None:
         return LoadResult(Index.build_folder(root, config, progress), False, "cache off")
+    remove_stale_temporaries(cache_root)
     key = corpus_key(root, config)
     target = cache_dir_for(cache_root, root)
     try:
@@ -280,9 +393,31 @@ def load_or_build(
     except StaleIndex as exc:
         reason = str(exc)
         log.info("building the index for %s: %s", root, reason)
-    index = Index.build_folder(root, config, progress)
+        cache_readable = True
+    except OSError as exc:
+        # A cache folder this process may not enter: as with a read-only or full one, the
+        # index is built in memory, and the cache left alone.
+        reason = f"cannot read the index cache ({exc.strerror or exc})"
+        log.warning("%s in %s; building the index in memory", reason, target)
+        cache_readable = False
+    with recording_reads() as reads:
+        index = Index.build_folder(root, config, progress)
+    if not cache_readable:
+        return LoadResult(index, False, reason)
+    changed = sorted(name for name, found in reads.files.items() if found == CHANGED)
+    if changed:
+        more = f" and {len(changed) - MAX_NAMED} more" if len(changed) > MAX_NAMED else ""
+        log.warning(
+            "not caching the index: %s%s changed while the index was built",
+            ", ".join(changed[:MAX_NAMED]),
+            more,
+        )
+        return LoadResult(index, False, reason)
+    built_key = key_of(config, reads)
+    if built_key != key:
+        log.info("corpus files changed during the build; caching the index of what was read")
     try:
-        save(index, target, key)
+        save(index, target, built_key)
     except OSError as exc:
         log.warning("could not save the index cache in %s: %s", target, exc)
     return LoadResult(index, False, reason)

@@ -18,6 +18,7 @@ from retrieval.corpus import (
     Passage,
     assemble,
     corpus_files,
+    display_name,
     is_markdown,
     read_text,
     scan,
@@ -89,10 +90,10 @@ def load_corpus(folder: Path | str, files: Iterable[Path] | None = None) -> Corp
     corpus = Corpus(root, [], {})
     seen: set[bytes] = set()
     for path in paths:
-        text = read_text(path, corpus.warnings)
+        name = display_name(path.relative_to(root).as_posix())
+        text = read_text(path, corpus.warnings, name)
         if text is None:
             continue
-        name = path.relative_to(root).as_posix()
         found, tokens, lost = chunk(name, text, seen)
         corpus.passages.extend(found)
         corpus.tokens.extend(tokens)

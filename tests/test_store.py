@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from retrieval import build, store
+from retrieval.build import recording_reads
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
 from retrieval.passages import COLUMNS, PassageTable
-from retrieval.store import FORMAT_VERSION, cache_dir_for, corpus_key, load, load_or_build, save
+from retrieval.store import (
+    FORMAT_VERSION,
+    STALE_TMP_SECONDS,
+    cache_dir_for,
+    corpus_key,
+    load,
+    load_or_build,
+    meta_checksum,
+    save,
+    temporary_prefix,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -333,11 +349,17 @@ def test_garbled_middle_of_the_texts_is_not_trusted(corpus: Path, cache: Path) -
     assert "checksum" in result.reason
 
 
+def write_signed(target: Path, meta: dict[str, Any]) -> None:
+    """meta.json with a valid checksum of its own: to reach the checks behind that one."""
+    meta["meta_checksum"] = meta_checksum(meta)
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
 def test_meta_json_must_list_every_file(corpus: Path, cache: Path, expected: Results) -> None:
     target = built(corpus, cache)
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
     del meta["checksums"]["weights.npy"]  # would leave the weights unchecked
-    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_signed(target, meta)
     result = load_or_build(corpus, CONFIG, cache)
     assert not result.loaded
     assert "files" in result.reason
@@ -350,7 +372,55 @@ def test_meta_without_the_impact_scale_is_rebuilt(
     target = built(corpus, cache)
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
     del meta["impact_scale"]
-    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_signed(target, meta)
     result = load_or_build(corpus, CONFIG, cache)
     assert not result.loaded and "impact_scale" in result.reason
     assert results(result.index) == expected
+
+
+@pytest.mark.parametrize("scale", [-1.0, 0.0, float("inf"), float("nan")])
+def test_signed_meta_with_an_impossible_impact_scale_is_rebuilt(
+    corpus: Path, cache: Path, expected: Results, scale: float
+) -> None:
+    target = built(corpus, cache)
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    meta["impact_scale"] = scale
+    write_signed(target, meta)
+    result = load_or_build(corpus, CONFIG, cache)
+    assert not result.loaded
+    assert results(result.index) == expected
+
+
+def test_temporary_folders_of_saves_that_may_be_running_are_kept(cache: Path) -> None:
+    """Removed: this host's dead processes' folders, and any untouched for an hour."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    old = time.time() - STALE_TMP_SECONDS - 60
+    folders = {
+        "running here": temporary_prefix(os.getpid()) + "a",
+        "dead here": temporary_prefix(dead.pid) + "b",
+        "other host, recent": ".tmp-00000000-1-c",
+        "other host, old": ".tmp-00000000-1-d",
+        "unknown owner, old": ".tmp-e5f6g7h8",
+    }
+    for name in folders.values():
+        (cache / name).mkdir(parents=True)
+        (cache / name / "weights.npy").write_bytes(b"x" * 1000)
+    for label in ("other host, old", "unknown owner, old"):
+        os.utime(cache / folders[label], (old, old))
+    store.remove_stale_temporaries(cache)
+    kept = {label for label, name in folders.items() if (cache / name).exists()}
+    assert kept == {"running here", "other host, recent"}
+
+
+@pytest.mark.parametrize("by", ["content", "size-and-mtime"])
+def test_a_build_fingerprints_the_files_as_the_key_does(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, by: str
+) -> None:
+    """In worker processes too: were the two to differ, every start would rebuild."""
+    if by != "content":
+        monkeypatch.setattr(build, "CONTENT_HASH_LIMIT", 0)
+    with recording_reads() as reads:
+        Index.build_folder(corpus, CONFIG, workers=2, batch_bytes=1)
+    assert reads == store.fingerprint(corpus)
+    assert len(reads.files) == len(list(corpus.iterdir()))
