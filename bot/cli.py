@@ -1,11 +1,10 @@
-"""`citebot ask|eval|index|chat|run|check`: the command line front end."""
+"""`citebot ask|eval|index|chat|run|check|feedback`: the command line front end."""
 
 from __future__ import annotations
 
 import argparse
 import io
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from bot.logs import configure
 from bot.settings import Settings, SettingsError, load_settings, unknown_keys
 from retrieval.answer import Answer, answer
 from retrieval.corpus import CorpusError
@@ -257,6 +257,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feedback import run_feedback
+
+    return run_feedback(settings.feedback_db, args.export)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="citebot", description=__doc__)
     p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
@@ -302,6 +308,11 @@ def parser() -> argparse.ArgumentParser:
     corpus_opt(ck)
     ck.add_argument("--online", action="store_true", help="also log in with the token")
     ck.set_defaults(func=None)
+
+    fb = sub.add_parser("feedback", help="votes on the bot's answers; export the downvoted")
+    fb.add_argument("--export", type=Path, metavar="FILE",
+                    help="write the downvoted questions as question-set lines ('-': stdout)")
+    fb.set_defaults(func=cmd_feedback)
     return p
 
 
@@ -320,7 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for warning in unknown_keys():
         print(f"citebot: warning: {warning}", file=sys.stderr)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # One handler on the root logger; one-shot commands show warnings and errors only.
+    configure(settings, quiet=args.command != "run")
     try:
         code: int = args.func(args, settings)
         return code

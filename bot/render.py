@@ -40,6 +40,9 @@ QUOTE = "> "
 SECTION = "§ "
 NOT_FOUND = "No such file in the corpus. Use `sources` to list the files."
 SOURCES_HINT = "`sources <folder>` lists the files of a folder."
+MORE_HEAD = "More passages, ranked after the ones above:"
+MORE_HEAD_NOT_ANSWER = "More of the closest passages (not an answer):"
+NO_MORE = "No more passages for that question."
 
 _MENTION = re.compile(r"<(?=[@#][!&]?\d)")
 # Inline code as the docs wrote it: a run of one or two backticks closed by a run of the same
@@ -205,14 +208,14 @@ def _quote_block(p: AnswerPassage, budget: int) -> str:
     return quote(text, s, e)
 
 
-def _layout(a: Answer, budgets: list[int], headings: bool = True) -> str:
+def _layout(a: Answer, budgets: list[int], headings: bool = True, start: int = 1) -> str:
     lines: list[str] = []
     if not a.answered:
         # The message may name words of the question: no mention in it may look live.
         lines.append(_defuse(a.message or "I couldn't find that in the documents."))
         if a.passages:
             lines.append("Closest passages (not an answer):")
-    for n, (p, budget) in enumerate(zip(a.passages, budgets, strict=True), 1):
+    for n, (p, budget) in enumerate(zip(a.passages, budgets, strict=True), start):
         head = section(p.heading) if headings else ""
         if head:
             lines.append(head)
@@ -227,22 +230,32 @@ def _layout(a: Answer, budgets: list[int], headings: bool = True) -> str:
     return "\n".join(lines)
 
 
-def render_answer(a: Answer, limit: int = LIMIT) -> str:
+def render_answer(a: Answer, limit: int = LIMIT, start: int = 1) -> str:
     """Quotes are trimmed evenly until the whole message fits; then the section lines go;
-    citations always stay."""
+    citations always stay. Passages are numbered from `start`."""
     budgets = [len(p.quote) for p in a.passages]
-    text = _layout(a, budgets)
+    text = _layout(a, budgets, start=start)
     while len(text) > limit and any(b > MIN_QUOTE for b in budgets):
         over = len(text) - limit
         longest = max(range(len(budgets)), key=budgets.__getitem__)
         budgets[longest] = max(MIN_QUOTE, budgets[longest] - max(over, 20))
-        text = _layout(a, budgets)
+        text = _layout(a, budgets, start=start)
     if len(text) > limit:
-        text = _layout(a, budgets, headings=False)
+        text = _layout(a, budgets, headings=False, start=start)
     if len(text) > limit:
         # Pathological (huge citations): only the start of the message is left to show.
         text = text[: limit - 1] + "…"
     return text
+
+
+def render_more(a: Answer, shown: int, limit: int = LIMIT) -> str:
+    """The reply to "More": the passages ranked after the `shown` ones, numbered on from
+    them. Never a "not found" message: the answer above already said that."""
+    if not a.passages:
+        return NO_MORE
+    head = MORE_HEAD if a.answered else MORE_HEAD_NOT_ANSWER
+    rest = Answer(a.question, True, a.passages)
+    return head + "\n" + render_answer(rest, limit - len(head) - 1, start=shown + 1)
 
 
 def render_passage(p: Passage, limit: int = LIMIT) -> str:

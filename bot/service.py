@@ -4,11 +4,13 @@ citation lookup, reloading, and the rate limiter. Discord (and the local console
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from bot.limits import RateLimiter
@@ -28,6 +30,9 @@ CHOICE_CHARS = 100
 MAX_LINE_DIGITS = 9
 TOP_LEVEL = ""  # the folder name of files at the top of the corpus folder
 TOP_LEVEL_LABEL = "(top level)"  # how the summary shows them; `sources .` lists them
+FINGERPRINT_BYTES = 8
+# "More" under an answer: this many passages ranked after the ones shown.
+MORE_PASSAGES = 3
 
 _LINE = re.compile(r"([0-9]+)(?:-[0-9]+)?")  # [0-9], not \d: '²' and '٣' are not line numbers
 _LINE_SUFFIX = re.compile(r"(.*?)(:[0-9]+(?:-[0-9]+)?)?", re.S)
@@ -39,8 +44,8 @@ HELP = """\
 `{p}source guide/install.md:37`
 `{p}sources [folder]` or `/sources` — the folders, or the files in one folder
 `{p}help` or `/help` — this message
-Owners: `{p}sync [guild|global]` publishes the slash commands; `{p}reload` re-reads the \
-documents."""
+Owners: `{p}sync [guild|global]` publishes the slash commands (`{p}sync clear` removes \
+this guild's copies); `{p}reload` re-reads the documents."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,15 @@ class Catalog:
     def of(cls, index: Index) -> Catalog:
         return cls(index.passages.spans())
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Names the corpus an answer came from (files, passage counts, last lines): stored
+        with each answer, so feedback can be told apart across corpus changes."""
+        digest = hashlib.blake2b(digest_size=FINGERPRINT_BYTES)
+        for name, info in self.info.items():
+            digest.update(f"{name}\0{info.passages}\0{info.last_line}\n".encode())
+        return digest.hexdigest()
+
     def lookup(self, path: str) -> list[str]:
         """Exact path, else the files whose path ends in `/path` (a base name, or a tail such
         as `v2/install.md`), else the same ignoring case."""
@@ -293,6 +307,21 @@ class Library:
 
     def ask(self, question: str) -> Answer:
         return answer(self.index, question, self.settings.answering())
+
+    def more(self, question: str, shown: Sequence[str], extra: int = MORE_PASSAGES) -> Answer:
+        """The next passages for a question: ranked after those already shown (by their
+        citations), at most `extra` of them. Whether it was answered is asked again."""
+        cfg = replace(self.settings.answering(), top_k=len(shown) + extra)
+        found = answer(self.index, question, cfg)
+        seen = set(shown)
+        rest = [p for p in found.passages if p.citation not in seen][:extra]
+        return Answer(
+            found.question, found.answered, rest, reason=found.reason, missing=found.missing
+        )
+
+    def corpus_id(self) -> str:
+        """The fingerprint of the live index's corpus (see Catalog.fingerprint)."""
+        return self.catalog().fingerprint
 
     def catalog(self) -> Catalog:
         """The file catalog of the live index, made once per index (see `_build`)."""

@@ -18,21 +18,26 @@ Covered:
     tracked per session. `compress=zlib-stream` is honoured (one zlib stream per connection,
     each payload ends with Z_SYNC_FLUSH); any other mode gets plain text frames, which
     discord.py also accepts.
-  * Test-side events: MESSAGE_CREATE, INTERACTION_CREATE (slash commands and autocomplete),
-    CHANNEL_CREATE, arbitrary dispatches; dropping the connection (close code, abrupt abort,
-    or with the session invalidated so the client must IDENTIFY again).
+  * Test-side events: MESSAGE_CREATE, INTERACTION_CREATE (slash commands, autocomplete, and
+    button clicks on a message the bot sent: `click`), CHANNEL_CREATE, arbitrary dispatches;
+    dropping the connection (close code, abrupt abort, or with the session invalidated so the
+    client must IDENTIFY again).
   * REST (/api/v10): users/@me, (oauth2/)applications/@me, gateway(/bot), channels (get, send,
-    fetch/edit/delete messages, typing, own reactions), interaction callbacks (with the
-    `with_response` body), webhook follow-ups and @original get/edit/delete, global and guild
-    command bulk overwrite/list. JSON and multipart (`payload_json` + files) bodies are parsed.
+    fetch/edit/delete messages, typing, own reactions; a repeated `nonce` with `enforce_nonce`
+    returns the first message, as Discord does), interaction callbacks (types 4-7, with the
+    `with_response` body; each interaction's response is kept: `response_to`), webhook
+    follow-ups and @original get/edit/delete, global and guild command bulk overwrite/list.
+    JSON and multipart (`payload_json` + files) bodies are parsed.
     Every request is recorded as a `RecordedRequest`; unknown routes answer 404 and are
     recorded too. `rate_limit()` makes the next N matching requests answer 429 with
-    `retry_after` and Discord's headers (including `Via`, which discord.py requires).
+    `retry_after` and Discord's headers (including `Via`, which discord.py requires);
+    `fail()` makes them answer another status (e.g. 503) and `stall()` holds them unanswered
+    for a while (a request is recorded when it is answered).
 
-Not covered: permissions checks, DMs, threads, voice, components/modals beyond recording the
-callback, presences, sharding beyond echoing the shard in READY, zstd compression, real
-rate-limit buckets (only the scripted 429s), payload validation beyond what is needed, and
-anything persisted between `FakeDiscord` instances.
+Not covered: permissions checks, DMs, threads, voice, select menus and modals beyond
+recording the callback, presences, sharding beyond echoing the shard in READY, zstd
+compression, real rate-limit buckets (only the scripted 429s), payload validation beyond
+what is needed, and anything persisted between `FakeDiscord` instances.
 
 Helpers: `patch_discord(fake)` points discord.py at the fake (and restores it afterwards),
 `start_bot` / `stop_bot` run a bot against it, and `run_bot` combines the three.
@@ -99,6 +104,15 @@ class _RateLimit:
     remaining: int
     retry_after: float
     scope: str
+
+
+@dataclass
+class _Fault:
+    method: str
+    route: str
+    remaining: int
+    status: int  # 0: answer normally after the delay
+    delay: float
 
 
 @dataclass(eq=False)
@@ -171,6 +185,9 @@ class FakeDiscord:
         self._ids = itertools.count(1)
         self._last_id = 0
         self._rate_limits: list[_RateLimit] = []
+        self._faults: list[_Fault] = []
+        self._nonces: dict[tuple[int, str], int] = {}  # (channel, nonce) -> message id
+        self.responses: dict[int, JSON] = {}  # interaction id -> its callback body
         self._interactions: dict[int, JSON] = {}  # id -> {token, type, channel_id, acked}
         self._originals: dict[str, int] = {}  # interaction token -> original response message id
         self._session_id: str | None = None
@@ -451,12 +468,21 @@ class FakeDiscord:
                     command["id"] = cmd["id"]
                     if guild is not None:
                         command["guild_id"] = str(guild)
-        user_id = self.user_id if user_id is None else user_id
-        channel_id = self.channel_id if channel_id is None else channel_id
+        payload = self._interaction(
+            interaction_type, command, self.user_id if user_id is None else user_id,
+            self.channel_id if channel_id is None else channel_id,
+        )
+        await self.dispatch("INTERACTION_CREATE", payload, timeout=timeout)
+        return payload
+
+    def _interaction(
+        self, interaction_type: int, data: JSON, user_id: int, channel_id: int, **extra: Any
+    ) -> JSON:
+        """An INTERACTION_CREATE payload, registered so that its callback is accepted."""
         interaction_id, token = self.new_id(), f"itoken-{uuid.uuid4().hex}"
         payload: JSON = {
             "id": str(interaction_id), "application_id": str(self.application_id),
-            "type": interaction_type, "token": token, "version": 1, "data": command,
+            "type": interaction_type, "token": token, "version": 1, "data": data,
             "guild_id": str(self.guild_id),
             "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
@@ -464,12 +490,59 @@ class FakeDiscord:
             "member": {**self.member(user_id), "permissions": ALL_PERMISSIONS},
             "app_permissions": ALL_PERMISSIONS, "locale": "en-US", "guild_locale": "en-US",
             "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)},
-            "context": 0, "attachment_size_limit": 8 * 1024 * 1024,
+            "context": 0, "attachment_size_limit": 8 * 1024 * 1024, **extra,
         }
         self._interactions[interaction_id] = {"token": token, "type": interaction_type,
-                                              "channel_id": channel_id, "acked": False}
+                                              "channel_id": channel_id, "acked": False,
+                                              "message_id": None}
+        return payload
+
+    async def click(
+        self,
+        message: JSON,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        timeout: float = 5.0,
+    ) -> JSON:
+        """Click the button `custom_id` on `message` (a message the bot sent, as recorded:
+        see `message_with_components`): INTERACTION_CREATE of type 3 (MESSAGE_COMPONENT)
+        carrying the message, as Discord sends it. Returns the interaction."""
+        stored = self.messages.get(int(message["id"]), message)
+        payload = self._interaction(
+            3, {"custom_id": custom_id, "component_type": 2},
+            self.user_id if user_id is None else user_id, int(stored["channel_id"]),
+            message=stored,
+        )
+        self._interactions[int(payload["id"])]["message_id"] = int(stored["id"])
         await self.dispatch("INTERACTION_CREATE", payload, timeout=timeout)
         return payload
+
+    @staticmethod
+    def buttons(message: JSON) -> dict[str, str]:
+        """The buttons of a message: label -> custom_id."""
+        return {
+            button["label"]: button["custom_id"]
+            for row in message.get("components") or []
+            for button in row.get("components", [])
+            if button.get("type") == 2 and "custom_id" in button
+        }
+
+    def message_with_components(self, message_id: int | str) -> JSON:
+        """A stored message (after any edits), e.g. the one a callback or a send created."""
+        return self.messages[int(message_id)]
+
+    async def response_to(self, interaction: JSON, *, timeout: float = 5.0) -> JSON:
+        """The callback body ({type, data}) the bot gave `interaction`, waiting for it."""
+        key = int(interaction["id"])
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: key in self.responses),
+                                       timeout)
+            except TimeoutError:
+                raise TimeoutError(f"no response to interaction {key} within {timeout}s") \
+                    from None
+        return self.responses[key]
 
     async def dispatch_autocomplete(
         self, name: str, options: Mapping[str, str | int | float | bool], focused: str,
@@ -604,13 +677,39 @@ class FakeDiscord:
         if not template.startswith(API_PREFIX):
             template = "<unhandled>"
         path, route = request.path[len(API_PREFIX):], template.removeprefix(API_PREFIX)
+        fault = self._take_fault(request.method, path, route)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
         limit = self._take_rate_limit(request.method, path, route)
-        response = self._too_many_requests(limit, route) if limit else await handler(request)
+        response: web.StreamResponse
+        if limit is not None:
+            response = self._too_many_requests(limit, route)
+        elif fault is not None and fault.status:
+            response = self._error(fault.status, 0, f"{fault.status}: injected by the test")
+        else:
+            response = await handler(request)
         self.requests.append(RecordedRequest(request.method, path, route, dict(request.query),
                                              body, response.status, tuple(files)))
         async with self._changed:
             self._changed.notify_all()
         return response
+
+    def fail(self, method: str, route: str, *, count: int = 1, status: int = 503) -> None:
+        """Make the next `count` matching requests answer `status` (a 5xx by default)
+        without doing anything."""
+        self._faults.append(_Fault(method.upper(), route, count, status, 0.0))
+
+    def stall(self, method: str, route: str, *, count: int = 1, seconds: float = 30.0) -> None:
+        """Hold the next `count` matching requests for `seconds`, then answer them as usual
+        (a hung Discord); they are recorded only when answered."""
+        self._faults.append(_Fault(method.upper(), route, count, 0, seconds))
+
+    def _take_fault(self, method: str, path: str, route: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method == method and fault.route in (path, route) and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
 
     def _take_rate_limit(self, method: str, path: str, route: str) -> _RateLimit | None:
         for limit in self._rate_limits:
@@ -698,7 +797,15 @@ class FakeDiscord:
         channel_id = int(request.match_info["channel_id"])
         if channel_id not in self.channels:
             return self._error(404, 10003, "Unknown Channel")
-        return _json(self._bot_message(request, channel_id))
+        body: JSON = request[_BODY] or {}
+        nonce = (channel_id, str(body["nonce"])) if body.get("enforce_nonce") and \
+            body.get("nonce") is not None else None
+        if nonce is not None and nonce in self._nonces:
+            return _json(self.messages[self._nonces[nonce]])  # a retry of a delivered send
+        msg = self._bot_message(request, channel_id)
+        if nonce is not None:
+            self._nonces[nonce] = int(msg["id"])
+        return _json(msg)
 
     async def _get_message(self, request: web.Request) -> web.Response:
         msg = self.messages.get(int(request.match_info["message_id"]))
@@ -724,6 +831,7 @@ class FakeDiscord:
             return self._error(400, 40060, "Interaction has already been acknowledged.")
         state["acked"] = True
         body: JSON = request[_BODY] or {}
+        self.responses[interaction_id] = body
         response_type = int(body.get("type", 0))
         info: JSON = {"id": str(interaction_id), "type": state["type"]}
         result: JSON = {"interaction": info}
@@ -741,6 +849,12 @@ class FakeDiscord:
             info.update(response_message_id=msg["id"],
                         response_message_loading=response_type == 5,
                         response_message_ephemeral=bool(flags & 64))
+            result["resource"] = {"type": response_type, "message": msg}
+        elif response_type == 7 and state["message_id"] in self.messages:  # UPDATE_MESSAGE
+            msg = self.messages[state["message_id"]]
+            msg.update({k: v for k, v in (body.get("data") or {}).items()
+                        if k in ("content", "embeds", "components", "flags")})
+            msg["edited_timestamp"] = _now()
             result["resource"] = {"type": response_type, "message": msg}
         if "with_response" not in request.query:
             return web.Response(status=204)

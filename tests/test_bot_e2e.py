@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 OWNER = 4242
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
 ORIGINAL = "/webhooks/{application_id}/{token}/messages/{message_id}"
+# Feedback databases of bots made without one: never the user's ~/.cache. Removed at exit.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="citebot-e2e-")
 
 
 def make_settings(corpus: Path = SEEDS, **overrides: Any) -> Settings:
@@ -26,6 +30,7 @@ def make_settings(corpus: Path = SEEDS, **overrides: Any) -> Settings:
         "cache_dir": None,
         "owner_ids": frozenset({OWNER}),
         "owners_exempt": False,
+        "feedback_db": Path(_SCRATCH.name) / f"{uuid.uuid4().hex}.sqlite3",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -262,3 +267,29 @@ async def test_reload_keeps_the_old_index_when_the_rebuild_fails(
         await fake.dispatch_message("!ask who is the lighthouse keeper")
         [_, answer] = await fake.wait_for_messages(2)
         assert "Ada Brightwater" in answer["content"]
+
+
+async def test_the_application_owner_is_exempt_from_the_first_message(fake: FakeDiscord) -> None:
+    """No CITEBOT_OWNER_IDS: the owner comes from the application info at start-up (the
+    fake's application belongs to the tester)."""
+    settings = make_settings(owner_ids=frozenset(), owners_exempt=True, user_rate=1)
+    async with run_bot(make_bot(settings), fake) as bot:
+        assert bot.owner_id == fake.user_id
+        for _ in range(3):
+            await fake.dispatch_message("!ask who is Scale's interim CEO?")
+        sent = await fake.wait_for_messages(3)
+    assert all("`004_bbdec2aa2fae0f2f.txt:9`" in s["content"] for s in sent)
+
+
+async def test_sync_clear_removes_the_guild_copies(fake: FakeDiscord, bot: CiteBot) -> None:
+    guild_commands = "/applications/{application_id}/guilds/{guild_id}/commands"
+    await fake.dispatch_message("!sync", author_id=OWNER)
+    [copied] = await fake.wait_for_requests("PUT", guild_commands, 1)
+    assert {c["name"] for c in copied.json} >= {"ask", "source"}
+    await fake.dispatch_message("!sync clear", author_id=OWNER)
+    [_, cleared] = await fake.wait_for_requests("PUT", guild_commands, 2)
+    assert cleared.json == []
+    await fake.dispatch_message("!sync everything", author_id=OWNER)
+    replies = await fake.wait_for_messages(3)
+    assert "global commands remain" in replies[1]["content"]
+    assert replies[2]["content"] == "Use `!sync [guild|global|clear]`."
