@@ -7,7 +7,6 @@ database), never as raw ids. Calls block; the bot makes them off the event loop.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import secrets
@@ -134,6 +133,7 @@ class FeedbackStore:
         self._salt: bytes | None = None
         # Hashes users when the database cannot be opened: stable for this process only.
         self._process_salt = secrets.token_bytes(SALT_BYTES)
+        self._open_failed = False
         self._lock = threading.Lock()
 
     # -- connection and schema ------------------------------------------------------------
@@ -215,9 +215,11 @@ class FeedbackStore:
         """A keyed hash of a user id: the same user gets the same hash in this database,
         and no one without the salt can go back from it. Never raises: without a usable
         database the salt is this process's own."""
-        if self._salt is None:
-            with contextlib.suppress(FeedbackError):
+        if self._salt is None and not self._open_failed:
+            try:
                 self.open()
+            except FeedbackError:
+                self._open_failed = True  # not again on every question (on the event loop)
         salt = self._salt or self._process_salt
         digest = hashlib.blake2b(str(user_id).encode(), key=salt, digest_size=USER_HASH_BYTES)
         return digest.hexdigest()

@@ -181,6 +181,7 @@ class FakeDiscord:
         self.identify_count = 0
         self.resume_count = 0
         self.compression_modes: list[str | None] = []  # `compress` query of each connection
+        self.close_codes: list[int | None] = []  # of each ended connection, as aiohttp saw it
 
         self._ids = itertools.count(1)
         self._last_id = 0
@@ -352,6 +353,7 @@ class FakeDiscord:
         except (ConnectionError, RuntimeError):
             pass  # client went away mid-send
         finally:
+            self.close_codes.append(ws.close_code)
             self._connections.discard(conn)
             if self._active is conn:
                 self._active = None

@@ -142,3 +142,14 @@ def test_cli_without_a_database_does_not_create_one(tmp_path: Path) -> None:
     done = run_cli(db=db)
     assert done.returncode == 0 and "no feedback yet" in done.stdout
     assert not db.exists()
+
+
+def test_an_unusable_database_still_hashes_users_and_is_tried_once(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    store = FeedbackStore(blocked / "votes.sqlite3")
+    with pytest.raises(FeedbackError):
+        store.record_answer("q", [], "c", True, "prefix")
+    first = store.hash_user(1)
+    blocked.unlink()  # the folder could now be made, but the hash stays this process's own
+    assert store.hash_user(1) == first and not blocked.exists()

@@ -146,6 +146,17 @@ async def test_more_shows_the_next_passages_ephemerally(
     assert more["data"]["allowed_mentions"]["parse"] == []
 
 
+async def test_a_deferred_slash_answer_gets_its_buttons_with_the_edit(
+    fake: FakeDiscord, db: Path
+) -> None:
+    async with run_bot(bot_for(db, defer_after=0.0), fake):
+        await fake.dispatch_interaction("ask", {"question": QUESTION})
+        [edit] = await fake.wait_for_requests(
+            "PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", 1, ok=True
+        )
+    assert list(fake.buttons(edit.json)) == LABELS
+
+
 async def test_a_slow_more_is_deferred_ephemerally_then_edited(
     fake: FakeDiscord, db: Path
 ) -> None:

@@ -58,7 +58,9 @@ async def test_run_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-        assert not fake._connections  # the client closed its gateway connection
+        # The client closed its gateway connection with a close frame (discord.py 2.7 sends
+        # 4000); a killed process leaves an abnormal closure (1006) instead.
+        assert fake.close_codes == [4000]
     log = stderr.decode()
     assert proc.returncode == 0, log
     assert "`004_bbdec2aa2fae0f2f.txt:9`" in reply["content"]
