@@ -214,3 +214,11 @@ def test_other_markdown_and_text_suffixes_are_read(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     assert index.files == ["a.mdx", "b.rst"]
     assert index.passages[0].heading == "Setup"
+
+
+def test_a_lead_in_with_nothing_under_it_is_kept() -> None:
+    found = read_markdown("# A\n\nThe options are:\n\n# B\n\nThe end is near:\n")
+    assert [(b.line_start, b.section, b.text) for b in found] == [
+        (3, "A", "The options are:"),
+        (7, "A › B", "The end is near:"),
+    ]

@@ -164,10 +164,16 @@ class _Reader:
         text = " ".join(strip_directives(text).split())
         if not text:
             return
+        self.flush_lead()  # a lead-in with nothing under it in its section stands alone
         self.headings = [(lv, name) for lv, name in self.headings if lv < level]
         self.headings.append((level, text))
         self.pending_code = []
-        self.lead = None
+
+    def flush_lead(self) -> None:
+        if self.lead is not None:
+            text, line = self.lead
+            self.lead = None
+            self.add(text, [(0, line)])
 
     def add(self, text: str, marks: list[tuple[int, int]], reference: bool = False) -> None:
         if self.lead is not None:
@@ -287,6 +293,7 @@ def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock
         elif kind == "admonition_title_open":
             i = _close_of(tokens, i)  # "Note", "Warning": a label, not a passage
         i += 1
+    reader.flush_lead()
     out: list[MarkdownBlock] = []
     for piece in reader.pieces:
         code = "\n".join(piece.code)
