@@ -1,7 +1,10 @@
-"""Fixtures shared by the retrieval tests: the seed corpus and its index, built once."""
+"""Fixtures shared by the tests: the seed corpus and its index, built once; a copy of the
+seeds and a cache folder to build it in; and (tests/discordtest.py) citebot on the fake
+Discord."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,8 +12,9 @@ import pytest
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
 from tests.oracle import Corpus, build_index, load_corpus
+from tests.seedcorpus import SEEDS
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+pytest_plugins = ["tests.discordtest"]
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +25,15 @@ def seeds() -> Corpus:
 @pytest.fixture(scope="session")
 def seed_index(seeds: Corpus) -> Index:
     return build_index(seeds, RankingConfig())
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"

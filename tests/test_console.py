@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from bot.console import LEAVE, bot_commands, handle, parse, parse_arguments, run_console
 from bot.service import Library
 from bot.settings import Settings
-from tests.test_service import make_library, nested_corpus, write
+from tests.nestedcorpus import write
+from tests.test_service import make_library, nested_corpus
 
 FERRY = "ferry notes"
 SIGN_IN = "sign in with the token"

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import discord
 import pytest
 
 from bot.app import CiteBot
 from bot.delivery import RetryPolicy, deliver, transient
+from tests.discordtest import OWNER, make_bot, make_settings
 from tests.fakediscord import FakeDiscord, run_bot
-from tests.test_bot_e2e import OWNER, make_bot, make_settings
 
 QUESTION = "who is Scale's interim CEO?"
 CITATION = "`004_bbdec2aa2fae0f2f.txt:9`"
@@ -24,17 +23,10 @@ EPHEMERAL = 64
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        server.add_user(OWNER, "owner")
-        server.add_text_channel(OTHER_CHANNEL, "other")
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeDiscord) -> AsyncIterator[CiteBot]:
-    async with run_bot(make_bot(make_settings()), fake) as running:
-        yield running
+def fake(fake: FakeDiscord) -> FakeDiscord:
+    """The shared fake Discord (tests/discordtest.py), with a second text channel."""
+    fake.add_text_channel(OTHER_CHANNEL, "other")
+    return fake
 
 
 def sent(fake: FakeDiscord, channel_id: int | None = None) -> list[str]:

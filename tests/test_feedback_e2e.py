@@ -18,8 +18,8 @@ import pytest
 
 from bot.app import CiteBot
 from bot.buttons import TEMPLATE
+from tests.discordtest import OWNER, make_bot, make_settings
 from tests.fakediscord import JSON, FakeDiscord, run_bot
-from tests.test_bot_e2e import OWNER, make_bot, make_settings
 
 QUESTION = "who is Scale's interim CEO?"
 MESSAGES = "/channels/{channel_id}/messages"
@@ -30,13 +30,6 @@ LABELS = ["Helpful", "Wrong", "More"]
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "feedback" / "votes.sqlite3"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        server.add_user(OWNER, "owner")
-        yield server
 
 
 def bot_for(db: Path, **settings: Any) -> CiteBot:

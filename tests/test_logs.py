@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from bot import logs
 from bot.app import CiteBot
 from bot.settings import Settings
+from tests.discordtest import make_bot, make_settings
 from tests.fakediscord import FakeDiscord, run_bot
-from tests.test_bot_e2e import OWNER, make_bot, make_settings
 from tests.test_feedback_e2e import answer_message, click
 
 QUESTION = "who is Scale's interim CEO?"
@@ -92,13 +92,6 @@ def test_the_token_is_never_written(root_logging: None, log_format: str) -> None
 
 
 # -- one line per question, end to end ------------------------------------------------------
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        server.add_user(OWNER, "owner")
-        yield server
 
 
 def question_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:

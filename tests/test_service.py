@@ -28,9 +28,9 @@ from bot.service import (
 )
 from bot.settings import Settings
 from retrieval.corpus import Passage
+from tests.nestedcorpus import INSTALL, NOTES, write
 
-# Each paragraph is one line with a blank line after it, so whatever the chunking rules, the
-# text of line N is in the passage that covers line N.
+# One-line paragraphs with blank lines between them (as in tests/nestedcorpus.py).
 GUIDE_INDEX = [
     "# Guide",
     "",
@@ -45,22 +45,6 @@ API_INDEX = [
     "",
     "Each request needs a token issued by the harbour office.",
 ]
-INSTALL = [
-    "Install the ferry companion app from the harbour website.",
-    "",
-    "The installer asks which pier you usually travel from.",
-    "",
-    "After installing, sign in with the token from the harbour office.",
-    "",
-    "Updates arrive automatically when the phone is charging overnight.",
-]
-NOTES = ["Visitors may bring bicycles on the ferry outside the rush hours."]
-
-
-def write(root: Path, name: str, lines: list[str]) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def nested_corpus(root: Path) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -30,17 +29,10 @@ from retrieval.store import (
     save,
     temporary_prefix,
 )
+from tests import seedcorpus
+from tests.seedcorpus import CONFIG, SEEDS
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-# The sparse engine scores from the stored arrays directly, so what is loaded is what is used.
-CONFIG = RankingConfig(engine="sparse")
-QUESTIONS = [
-    "who is Scale's interim CEO?",
-    "How much did Meta invest in Scale AI?",
-    "Google drops Scale AI",
-    "VentureBeat",
-]
+QUESTIONS = [*seedcorpus.QUESTIONS, "VentureBeat"]
 ARRAYS = [
     "indptr",
     "docs",
@@ -64,18 +56,6 @@ def results(index: Index) -> Results:
 @pytest.fixture(scope="module")
 def expected() -> Results:
     return results(Index.from_folder(SEEDS, CONFIG))
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    return folder
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> Path:
-    return tmp_path / "cache"
 
 
 def entry(cache: Path, corpus: Path) -> Path:

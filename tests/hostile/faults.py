@@ -1,5 +1,5 @@
-"""Shared by the hostile tests: the seed questions, and files or folders this process may
-not read.
+"""Shared by the hostile tests: the results of the seed questions, and files or folders this
+process may not read.
 
 Tests often run as root, whom `chmod 000` does not stop. Then the calls that would touch a
 denied path fail with EACCES as the kernel would for anyone else: opening a denied file;
@@ -19,17 +19,9 @@ from typing import Any
 
 import pytest
 
-from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from tests.seedcorpus import QUESTIONS
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
-CONFIG = RankingConfig(engine="sparse")
-QUESTIONS = [
-    "who is Scale's interim CEO?",
-    "How much did Meta invest in Scale AI?",
-    "Google drops Scale AI",
-]
 Results = list[list[tuple[str, int, float]]]
 Deny = Callable[[Path], None]
 

@@ -29,7 +29,8 @@ from retrieval.store import (
     load,
     load_or_build,
 )
-from tests.hostile.faults import CONFIG, ROOT, SEEDS, Deny, Results, results
+from tests.hostile.faults import Deny, Results, results
+from tests.seedcorpus import CONFIG, ROOT, SEEDS
 
 HALF_WRITTEN = "004_bbdec2aa2fae0f2f.txt"
 

@@ -20,7 +20,8 @@ from retrieval.corpus import CorpusFiles, corpus_files
 from retrieval.documents.windows import PASSAGE_CHARS
 from retrieval.index import Index
 from retrieval.store import cache_dir_for, load_or_build
-from tests.hostile.faults import CONFIG, Deny
+from tests.hostile.faults import Deny
+from tests.seedcorpus import CONFIG
 
 GOOD = "The harbour of Zanzibar ships cloves to distant islands every week.\n"
 SECRET = "The vault code of the Quokka bank is seven seven nine, said the spy.\n"

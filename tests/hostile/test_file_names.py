@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from retrieval.corpus import display_name
 from retrieval.index import Index
 from retrieval.store import load_or_build
-from tests.hostile.faults import CONFIG
+from tests.seedcorpus import CONFIG
 
 NAME_MAX = 255  # bytes in one file name, on Linux and most file systems
 SUFFIXES = [b".txt", b".md", b".TXT"]
