@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import aiohttp
 import discord
@@ -308,9 +308,10 @@ class Citebot(commands.Cog):
 
     @commands.hybrid_command(name="reload", description="Re-read the documents (owners only)")  # type: ignore[arg-type]
     @commands.check_any(commands.is_owner(), commands.has_permissions(manage_guild=True))
-    async def reload(self, ctx: Ctx) -> None:
+    async def reload(self, ctx: Ctx, confirm: Literal["confirm"] | None = None) -> None:
+        """`reload confirm` accepts a rebuild that has fewer files than the live index."""
         await ctx.defer()
-        result = await self.library.reload()
+        result = await self.library.reload(confirm=confirm == "confirm")
         await self._send(ctx, result.message)
 
     # -- mentions --------------------------------------------------------------------------

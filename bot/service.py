@@ -48,6 +48,20 @@ Owners: `{p}sync [guild|global]` publishes the slash commands (`{p}sync clear` r
 this guild's copies); `{p}reload` re-reads the documents."""
 
 
+LOST_FILES_SHOWN = 5
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _some(names: Sequence[str]) -> str:
+    """A few names for a one-line message; the rest counted."""
+    shown = ", ".join(names[:LOST_FILES_SHOWN])
+    more = len(names) - LOST_FILES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 @dataclass(frozen=True)
 class ReloadResult:
     ok: bool
@@ -283,9 +297,11 @@ class Library:
         self._catalog = (self._index, catalog)
         return self._index
 
-    async def reload(self) -> ReloadResult:
+    async def reload(self, confirm: bool = False) -> ReloadResult:
         """Rebuild from disk. The old index answers until the new one is ready, and a failed
-        rebuild leaves it in place."""
+        rebuild leaves it in place. A rebuild that lost files the old index had (deleted,
+        unreadable, or vanished mid-build) is kept aside unless `confirm`: the owner says
+        that the smaller corpus is what they want."""
         async with self._reloading:
             started = time.perf_counter()
             try:
@@ -297,12 +313,21 @@ class Library:
                 return ReloadResult(
                     False, f"Reload failed, still using the old index: {type(exc).__name__}"
                 )
+            lost = sorted(set(self._index.files) - set(fresh.files)) if self._index else []
+            if lost and not confirm:
+                return ReloadResult(
+                    False,
+                    f"Not reloaded: the documents now lack {_count(len(lost), 'file')} the "
+                    f"index has ({_some(lost)}); still using the old index. If that is "
+                    "intended, reload with `confirm`.",
+                )
             self._index, self._catalog = fresh, (fresh, catalog)
             took = time.perf_counter() - started
+            dropped = f" ({_count(len(lost), 'file')} fewer: {_some(lost)})" if lost else ""
             return ReloadResult(
                 True,
-                f"Reloaded: {len(fresh.files)} files, {len(fresh.passages)} passages "
-                f"in {took:.1f} s.",
+                f"Reloaded: {_count(len(fresh.files), 'file')}, "
+                f"{_count(len(fresh.passages), 'passage')} in {took:.1f} s{dropped}.",
             )
 
     def ask(self, question: str) -> Answer:

@@ -251,3 +251,24 @@ async def test_sync_clear_removes_the_guild_copies(fake: FakeDiscord, bot: CiteB
     replies = await fake.wait_for_messages(3)
     assert "global commands remain" in replies[1]["content"]
     assert replies[2]["content"] == "Use `!sync [guild|global|clear]`."
+
+
+async def test_a_reload_that_lost_files_keeps_the_old_index_until_confirmed(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The lighthouse keeper is Ada Brightwater.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("The harbour master is Tom Quayle.\n", encoding="utf-8")
+    async with run_bot(make_bot(make_settings(corpus=corpus)), fake):
+        (corpus / "a.txt").unlink()
+        await fake.dispatch_message("!reload", author_id=OWNER)
+        [refused] = await fake.wait_for_messages(1)
+        assert "Not reloaded" in refused["content"] and "a.txt" in refused["content"]
+        await fake.dispatch_message("!ask who is the lighthouse keeper")
+        [_, kept] = await fake.wait_for_messages(2)
+        assert "Ada Brightwater" in kept["content"]
+        await fake.dispatch_message("!reload confirm", author_id=OWNER)
+        [*_, accepted] = await fake.wait_for_messages(3)
+        assert "Reloaded: 1 file, 1 passage" in accepted["content"]
+        assert "(1 file fewer: a.txt)" in accepted["content"]
