@@ -26,7 +26,8 @@ import tempfile
 from pathlib import Path
 
 from bench.corpora import DATA, corpus_for
-from bench.run import ROOT, run_worker
+from bench.run import ROOT, prepare_peer_passages, run_worker
+from bench.systems import CITEBOT
 
 
 def _cpu_of_children() -> float:
@@ -75,6 +76,8 @@ def main() -> None:
     systems = args.systems.split(",")
     walls: dict[str, list[float]] = {system: [] for system in systems}
     cpus: dict[str, list[float]] = {system: [] for system in systems}
+    if any(label.partition("@")[0] not in CITEBOT for label in systems):
+        prepare_peer_passages(corpus.folder, DATA / "cache" / corpus.name)
     with tempfile.TemporaryDirectory(prefix="citebot-rounds-") as tmp:
         where = checkouts(systems, Path(tmp))
         for round_ in range(1, args.rounds + 1):

@@ -193,7 +193,13 @@ def worker_query(
 
 def worker(args: argparse.Namespace) -> None:
     corpus, cache = Path(args.corpus), Path(args.cache)
-    if args.phase == "build":
+    if args.phase == "prepare":
+        from bench.systems import prepare_passages
+
+        started = time.perf_counter()
+        prepare_passages(corpus, cache)
+        result = {"prepare_s": time.perf_counter() - started}
+    elif args.phase == "build":
         result = worker_build(args.worker, corpus, cache)
     else:
         result = worker_query(
@@ -230,6 +236,12 @@ def run_worker(
         raise RuntimeError(f"{phase} failed: {tail[:160]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def prepare_peer_passages(folder: Path, corpus_cache: Path) -> None:
+    """citebot's passages of the corpus in `folder`, written into `corpus_cache` for the peers'
+    builds to read (bench.systems.prepare_passages), in a worker process of its own."""
+    run_worker("citebot-sparse", "prepare", ["--corpus", str(folder), "--cache", str(corpus_cache)])
 
 
 def bench_system(
@@ -331,7 +343,8 @@ def machine() -> str:
 
 
 def revision() -> str:
-    """The checkout's commit, marked when files git tracks have changed since."""
+    """The checkout's commit, marked when files git tracks (other than the results) have
+    changed since."""
     def git(*args: str) -> str:
         proc = subprocess.run(
             ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
@@ -341,7 +354,9 @@ def revision() -> str:
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         return "(not a git checkout)"
-    return commit + (" with local changes" if git("status", "--porcelain", "-uno") else "")
+    # The results files themselves change as a run goes.
+    changed = git("status", "--porcelain", "-uno", "--", ".", ":!bench/results*")
+    return commit + (" with local changes" if changed else "")
 
 
 def markdown(rows: list[Row], notes: list[str]) -> str:
@@ -431,10 +446,17 @@ def drive(args: argparse.Namespace) -> int:
     else:
         data, sizes = DATA, args.sizes.split(",") + (["1M"] if args.big else [])
         out = Path(args.out) if args.out else RESULTS
+    from bench.systems import CITEBOT
+
     rows: list[Row] = []
     for size in sizes:
         corpus = corpus_for(size, data)
-        for system in [s for s in ORDER if s in args.systems.split(",")]:
+        systems = [s for s in ORDER if s in args.systems.split(",")]
+        if any(s not in CITEBOT for s in systems):
+            started = time.perf_counter()
+            prepare_peer_passages(corpus.folder, data / "cache" / corpus.name)
+            print(f"{corpus.name} passages for the peers: {time.perf_counter() - started:.1f}s")
+        for system in systems:
             started = time.perf_counter()
             rows.append(
                 bench_system(system, corpus, data / "cache", args.questions, args.quality_questions)
@@ -461,7 +483,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", help="results markdown (default bench/results.md)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--phase", choices=("build", "query"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=("prepare", "build", "query"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--questions-file", help=argparse.SUPPRESS)

@@ -1,7 +1,10 @@
 """The systems under benchmark: build a persisted index, load it, search it.
 
-Every system indexes the same passages (citebot's loader over the corpus folder) and answers
-with passage numbers into that list, so quality is measured the same way for all.
+Every system indexes the same passages and answers with passage numbers into that list, so
+quality is measured the same way for all. citebot builds from the corpus folder (its
+production path); the peers read citebot's passages from a file that `prepare_passages` wrote
+once per corpus before any timed build (`bench.run` does it), so a peer's build time is its own
+tokenizing, indexing and persisting, not citebot's chunking.
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ import importlib.util
 import json
 import pickle
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from retrieval.corpus import Passage
-from retrieval.passages import PassageTable
-from tests.oracle import load_corpus
 
 KEYS_FILE = "passages.json"
+# Beside the systems' cache folders of a corpus: one JSON list a line,
+# [file, line_start, line_end, heading, text without URLs].
+PEER_PASSAGES = "peer-passages.jsonl"
 
 
 class Searcher(Protocol):
@@ -27,16 +31,8 @@ class Searcher(Protocol):
     def first_answer(self, question: str) -> object: ...
 
 
-def passage_key(p: Passage) -> list[Any]:
-    return [p.file, p.line_start, p.line_end]
-
-
-def _save_keys(cache: Path, passages: Sequence[Passage]) -> None:
+def _save_keys(cache: Path, keys: list[list[Any]]) -> None:
     cache.mkdir(parents=True, exist_ok=True)
-    if isinstance(passages, PassageTable):  # no need to decode a million texts
-        keys: list[Any] = [list(span) for span in passages.spans()]
-    else:
-        keys = [passage_key(p) for p in passages]
     (cache / KEYS_FILE).write_text(json.dumps(keys), encoding="utf-8")
 
 
@@ -45,10 +41,43 @@ def load_keys(cache: Path) -> list[list[Any]]:
     return keys
 
 
-def _texts(corpus_dir: Path) -> tuple[list[Passage], list[str]]:
-    passages = load_corpus(corpus_dir).passages
-    texts = [f"{p.heading} {p.body_for_index()}".strip() for p in passages]
-    return passages, texts
+def prepare_passages(corpus_dir: Path, folder: Path) -> Path:
+    """citebot's passages of a corpus, from its production build, for the peers to index."""
+    from retrieval.engines import RankingConfig
+    from retrieval.index import Index
+
+    index = Index.build_folder(corpus_dir, RankingConfig())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / PEER_PASSAGES
+    partial = target.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as fh:
+        for p in index.passages:
+            row = [p.file, p.line_start, p.line_end, p.heading, p.body_for_index()]
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    partial.replace(target)
+    return target
+
+
+def _peer_passages(cache: Path) -> list[Passage]:
+    """The passages `prepare_passages` wrote for this corpus (the folder above `cache`)."""
+    path = cache.parent / PEER_PASSAGES
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: bench.run writes it before a peer's build")
+    out: list[Passage] = []
+    with path.open(encoding="utf-8") as fh:
+        for ordinal, line in enumerate(fh):
+            file, lo, hi, heading, text = json.loads(line)
+            out.append(Passage(file, lo, hi, ordinal, text, heading))
+    return out
+
+
+def _keys(passages: list[Passage]) -> list[list[Any]]:
+    return [[p.file, p.line_start, p.line_end] for p in passages]
+
+
+def _texts(cache: Path) -> tuple[list[list[Any]], list[str]]:
+    passages = _peer_passages(cache)
+    return _keys(passages), [f"{p.heading} {p.text}".strip() for p in passages]
 
 
 # --- citebot -------------------------------------------------------------------------------
@@ -76,7 +105,7 @@ class CitebotSearcher:
 def citebot_build(engine: str) -> Callable[[Path, Path], None]:
     def build(corpus_dir: Path, cache: Path) -> None:
         searcher = CitebotSearcher(corpus_dir, cache, engine)
-        _save_keys(cache, searcher.index.passages)
+        _save_keys(cache, [list(span) for span in searcher.index.passages.spans()])
 
     return build
 
@@ -117,7 +146,7 @@ def rank_bm25_build(corpus_dir: Path, cache: Path) -> None:
     from retrieval.engines import RankingConfig
     from retrieval.index import passage_tokens
 
-    passages = load_corpus(corpus_dir).passages
+    passages = _peer_passages(cache)
     cfg = RankingConfig()
     docs = [passage_tokens(p) for p in passages]
     # The same rank-bm25 class and parameters as citebot's default ranking.
@@ -128,7 +157,7 @@ def rank_bm25_build(corpus_dir: Path, cache: Path) -> None:
         model = rank_bm25.BM25L(docs, k1=cfg.k1, b=cfg.b, delta=cfg.delta)
     else:
         model = rank_bm25.BM25Plus(docs, k1=cfg.k1, b=cfg.b, delta=cfg.delta)
-    _save_keys(cache, passages)
+    _save_keys(cache, _keys(passages))
     with (cache / "model.pkl").open("wb") as fh:
         pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -183,13 +212,13 @@ def bm25s_build(backend: str) -> Callable[[Path, Path], None]:
     def build(corpus_dir: Path, cache: Path) -> None:
         import bm25s
 
-        passages, texts = _texts(corpus_dir)
+        keys, texts = _texts(cache)
         tokens = bm25s.tokenize(
             texts, stopwords="en", stemmer=_bm25s_stemmer(), show_progress=False
         )
         model = bm25s.BM25(backend=backend)
         model.index(tokens, show_progress=False)
-        _save_keys(cache, passages)
+        _save_keys(cache, keys)
         model.save(str(cache / "bm25s"), show_progress=False)
 
     return build
@@ -256,7 +285,7 @@ class TantivySearcher:
 def tantivy_build(corpus_dir: Path, cache: Path) -> None:
     import tantivy
 
-    passages, texts = _texts(corpus_dir)
+    keys, texts = _texts(cache)
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("pid", stored=True, indexed=False)
     builder.add_text_field("body", stored=False, tokenizer_name=TANTIVY_ANALYZER)
@@ -269,7 +298,7 @@ def tantivy_build(corpus_dir: Path, cache: Path) -> None:
         writer.add_document(tantivy.Document(pid=i, body=text))
     writer.commit()
     writer.wait_merging_threads()
-    _save_keys(cache, passages)
+    _save_keys(cache, keys)
 
 
 def tantivy_load(corpus_dir: Path, cache: Path) -> Searcher:
