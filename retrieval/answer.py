@@ -145,6 +145,12 @@ _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
                    r"August|September|October|November|December)\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# A count in words, as prose writes small numbers ("at most one library crate").
+_COUNT = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|hundred|thousand|million|billion|once|twice|single|dozen)\b",
+    re.I,
+)
 
 # Which figure kinds a question form asks about, for the "sources differ" note.
 _KINDS = [("money", _MONEY_OR_PERCENT), ("percent", _MONEY_OR_PERCENT), ("year", _YEAR),
@@ -161,7 +167,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         _MONEY_OR_PERCENT,
     ),
     (re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I), _YEAR),
-    (re.compile(r"\bhow (?:many|old|long)\b", re.I), _NUMBER),
+    (re.compile(r"\bhow (?:many|old|long)\b", re.I), _COUNT),
     (re.compile(r"\bwho\b|\bwhose\b", re.I), _NAME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
 ]

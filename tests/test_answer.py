@@ -247,3 +247,14 @@ def test_scores_shown_follow_the_ranking(seed_index: Index, question: str) -> No
     scores = [p.score for p in a.passages]
     if a.disagreement is None:  # a disagreeing passage may be moved up to be cited
         assert scores == sorted(scores, reverse=True)
+
+
+def test_how_many_counts_numbers_written_as_words(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "A package can contain library crates and binary crates, as the guide explains for "
+        "every package. A package can contain at most one library crate.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    a = answer(index, "how many library crates can a package contain")
+    assert "at most one library crate" in a.passages[0].marked
