@@ -222,3 +222,30 @@ def test_a_lead_in_with_nothing_under_it_is_kept() -> None:
         (3, "A", "The options are:"),
         (7, "A › B", "The end is near:"),
     ]
+
+
+def test_citations_count_line_breaks_inside_inline_markup() -> None:
+    # Code spans, images and inline HTML have no break token for a line break inside them:
+    # the lines after one are still counted.
+    for inline in ("`some\ncode`", "![alt\ntext](x.png)", "<span\nclass='x'>word</span>"):
+        source = f"# T\n\nStart {inline} more\nlast line here.\n"
+        assert [(b.line_start, b.line_end) for b in read_markdown(source)] == [(3, 5)], inline
+
+
+def test_citations_reach_the_last_line_of_wrapped_items_and_lead_ins() -> None:
+    found = read_markdown(
+        "# A\n\nThe options for this\nthing are:\n\n# B\n\n"
+        "These steps, which we\nwrap, include:\n\n- item one\n  continues here\n"
+        "- item two\n  continues here too\n"
+    )
+    assert [(b.line_start, b.line_end) for b in found] == [(3, 4), (8, 14)]
+
+
+def test_a_long_lead_in_cut_into_windows_keeps_its_lines() -> None:
+    sentence = "Each block holds samples of many series over two hours of time. "
+    lead = "\n".join(sentence * 3 for _ in range(20)) + "They include:"
+    found = read_markdown(f"# Long\n\n{lead}\n\n- one\n- two\n")
+    assert len(found) > 1
+    assert found[0].line_start == 3 and found[0].line_end > 3
+    assert found[0].line_end == 13 and found[-1].line_end == 25
+    assert all(a.line_end <= b.line_start for a, b in itertools.pairwise(found))

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline, backtick
 from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.container import container_plugin
@@ -65,7 +67,7 @@ class _Piece:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return (
+    md = (
         MarkdownIt("commonmark")
         .enable("table")
         .use(front_matter_plugin)
@@ -73,6 +75,29 @@ def _parser() -> MarkdownIt:
         # `::: note` … `:::` blocks (Docusaurus, VuePress, MyST): their body is prose.
         .use(container_plugin, name="any", validate=lambda *_: True)
     )
+    md.inline.ruler.at("backticks", _code_span)
+    return md
+
+
+def _code_span(state: StateInline, silent: bool) -> bool:
+    """markdown-it's code span rule, noting in the token's meta how many line breaks the span
+    held: its content has them as spaces, and the lines of the text after it need them."""
+    start, before = state.pos, len(state.tokens)
+    found = backtick(state, silent)
+    if len(state.tokens) > before and state.tokens[-1].type == "code_inline":
+        state.tokens[-1].meta["lines"] = state.src.count("\n", start, state.pos)
+    return found
+
+
+def _hidden_breaks(token: Token) -> int:
+    """Source line breaks inside an inline token that has no break token for them: a code
+    span, an image's alt text, inline HTML (`<!--\nignore -->`)."""
+    if token.type == "code_inline":
+        lines: int = token.meta.get("lines", 0)
+        return lines
+    if token.type in ("image", "html_inline"):
+        return token.content.count("\n")
+    return 0
 
 
 def strip_directives(text: str) -> str:
@@ -108,6 +133,10 @@ class _Inline:
                 self.all_link = False
             parts.append(piece)
             size += len(piece)
+            hidden = _hidden_breaks(child)
+            if hidden:  # the text after this token starts that many lines further down
+                line += hidden
+                self.marks.append((size, line))
         self.text, self.marks = tidy("".join(parts), self.marks)
 
 
@@ -151,7 +180,8 @@ class _Reader:
         self.title = ""
         self.headings: list[tuple[int, str]] = []
         self.pending_code: list[str] = []
-        self.lead: tuple[str, int] | None = None
+        # A lead-in waiting for the block it introduces: its text and line marks.
+        self.lead: tuple[str, list[tuple[int, int]]] | None = None
 
     @property
     def section(self) -> str:
@@ -171,16 +201,16 @@ class _Reader:
 
     def flush_lead(self) -> None:
         if self.lead is not None:
-            text, line = self.lead
+            text, marks = self.lead
             self.lead = None
-            self.add(text, [(0, line)])
+            self.add(text, marks)
 
     def add(self, text: str, marks: list[tuple[int, int]], reference: bool = False) -> None:
         if self.lead is not None:
-            lead, line = self.lead
+            lead, lead_marks = self.lead
             shift = len(lead) + 1
             text = f"{lead}\n{text}" if text.startswith(ITEM_MARK) else f"{lead} {text}"
-            marks = [(0, line)] + [(o + shift, ln) for o, ln in marks]
+            marks = lead_marks + [(o + shift, ln) for o, ln in marks]
             self.lead = None
             reference = False  # the lead-in is prose
         piece = _Piece(text, marks, self.section, self.pending_code, reference)
@@ -197,14 +227,14 @@ class _Reader:
         else:
             self.pending_code.append(text)
 
-    def paragraph(self, inline: _Inline, line: int, before_list: bool) -> None:
+    def paragraph(self, inline: _Inline, before_list: bool) -> None:
         text = inline.text
         if not any(ch.isalpha() for ch in text) or _MDX_STATEMENT.match(text):
             return
         # A label ("Metric names:"), or a sentence that introduces the list under it ("…
         # which we call unsafe superpowers. Those include:"), leads the next block.
         if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
-            self.lead = (text, line)
+            self.lead = (text, inline.marks)
             return
         # A paragraph of nothing but links is a link list (a table of contents, "see also").
         self.add(text, inline.marks, reference=inline.all_link)
@@ -224,29 +254,43 @@ def _close_of(tokens: list[Token], i: int) -> int:
     return len(tokens) - 1
 
 
-def _list_items(tokens: list[Token], lo: int, hi: int) -> list[tuple[str, int, bool, list[str]]]:
-    """The top-level items of the list tokens[lo:hi+1]: (text, first line, all links, code);
-    nested lists and paragraphs of an item join its text."""
-    items: list[tuple[str, int, bool, list[str]]] = []
+class _Item(NamedTuple):
+    """One top-level list item: its text, where its source lines start in it (the first
+    at offset 0, the item's own line), whether every word is a link, and its code."""
+
+    text: str
+    marks: list[tuple[int, int]]
+    all_link: bool
+    code: list[str]
+
+
+def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
+    """The top-level items of the list tokens[lo:hi+1]; nested lists and paragraphs of an
+    item join its text."""
+    items: list[_Item] = []
     i = lo + 1
     while i < hi:
         tok = tokens[i]
         if tok.type == "list_item_open":
             end = _close_of(tokens, i)
             texts: list[str] = []
+            marks = [(0, (tok.map[0] if tok.map else 0) + 1)]
+            size = 0
             code: list[str] = []
             all_link = True
             for inner in tokens[i + 1 : end]:
                 if inner.type == "inline" and inner.map is not None:
                     rendered = _Inline(inner, inner.map[0] + 1)
-                    texts.append(rendered.text)
                     all_link = all_link and rendered.all_link
+                    if rendered.text:  # tidied: joined by one space, the text stays tidy
+                        start = size + 1 if texts else 0
+                        marks.extend((start + o, ln) for o, ln in rendered.marks if start + o)
+                        texts.append(rendered.text)
+                        size = start + len(rendered.text)
                 elif inner.type in ("fence", "code_block") and not _is_diagram(inner):
                     code.append(inner.content)
-            line = (tok.map[0] if tok.map else 0) + 1
-            text = " ".join(" ".join(texts).split())
-            if text:
-                items.append((text, line, all_link, code))
+            if texts:
+                items.append(_Item(" ".join(texts), marks, all_link, code))
             i = end + 1
         else:
             i += 1
@@ -276,7 +320,6 @@ def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock
             if inline.map is not None:
                 reader.paragraph(
                     _Inline(inline, inline.map[0] + 1),
-                    inline.map[0] + 1,
                     following in ("bullet_list_open", "ordered_list_open"),
                 )
             i = end
@@ -312,9 +355,9 @@ def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock
     return out
 
 
-def _add_list(reader: _Reader, items: list[tuple[str, int, bool, list[str]]]) -> None:
-    reference = bool(items) and all(all_link for _, _, all_link, _ in items)
-    group: list[tuple[str, int, bool, list[str]]] = []
+def _add_list(reader: _Reader, items: list[_Item]) -> None:
+    reference = bool(items) and all(item.all_link for item in items)
+    group: list[_Item] = []
     size = 0
 
     def flush() -> None:
@@ -323,22 +366,23 @@ def _add_list(reader: _Reader, items: list[tuple[str, int, bool, list[str]]]) ->
         parts: list[str] = []
         marks: list[tuple[int, int]] = []
         offset = 0
-        for text, line, _, _ in group:
-            marks.append((offset, line))
-            parts.append(ITEM_MARK + text)
+        for item in group:
+            marks.append((offset, item.marks[0][1]))  # the bullet is on the item's first line
+            marks.extend((offset + len(ITEM_MARK) + o, ln) for o, ln in item.marks[1:])
+            parts.append(ITEM_MARK + item.text)
             offset += len(parts[-1]) + 1
         reader.add("\n".join(parts), marks, reference)
-        for _, _, _, code in group:
-            for snippet in code:
+        for item in group:
+            for snippet in item.code:
                 reader.code(snippet)
         group.clear()
 
     for item in items:
-        if group and size + len(item[0]) > LIST_GROUP_CHARS:
+        if group and size + len(item.text) > LIST_GROUP_CHARS:
             flush()
             size = 0
         group.append(item)
-        size += len(item[0]) + len(ITEM_MARK) + 1
+        size += len(item.text) + len(ITEM_MARK) + 1
     flush()
 
 
