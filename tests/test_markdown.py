@@ -249,3 +249,14 @@ def test_a_long_lead_in_cut_into_windows_keeps_its_lines() -> None:
     assert found[0].line_start == 3 and found[0].line_end > 3
     assert found[0].line_end == 13 and found[-1].line_end == 25
     assert all(a.line_end <= b.line_start for a, b in itertools.pairwise(found))
+
+
+def test_a_lead_in_followed_by_another_is_kept() -> None:
+    found = read_markdown(
+        "# Install\n\nIn Windows CMD, use:\n\n```\necho %HOME%\n```\n\n"
+        "In PowerShell, use:\n\n```\necho $env:HOME\n```\n\nThen restart.\n"
+    )
+    assert [(b.line_start, b.text) for b in found] == [
+        (3, "In Windows CMD, use:"),
+        (9, "In PowerShell, use: Then restart."),
+    ]

@@ -234,6 +234,7 @@ class _Reader:
         # A label ("Metric names:"), or a sentence that introduces the list under it ("…
         # which we call unsafe superpowers. Those include:"), leads the next block.
         if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
+            self.flush_lead()  # one still waiting (code came between) stands alone
             self.lead = (text, inline.marks)
             return
         # A paragraph of nothing but links is a link list (a table of contents, "see also").
