@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.analyze import tokenize, words
 from retrieval.answer import answer
-from retrieval.asker import common_words, understand
+from retrieval.asker import ABBREVIATIONS, common_words, understand
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
 
@@ -105,3 +106,15 @@ def test_understand_needs_no_index() -> None:
     vocab = {"receiv": 0, "messag": 1}
     got = understand("recievers and messages", vocab, lambda t: 5)
     assert got.tokens == ["receiv", "messag"]
+
+
+def test_every_abbreviation_is_one_word_the_index_keeps() -> None:
+    # "q1" would be indexed as "1" and "k8s" as "8": the corpus cannot be told to have them.
+    for abbreviation in ABBREVIATIONS:
+        assert words(abbreviation) == [abbreviation], abbreviation
+        assert tokenize(abbreviation), abbreviation
+
+
+def test_a_spelled_out_phrase_is_never_read_as_a_digit(tmp_path: Path) -> None:
+    index = build(tmp_path, "Revenue rose in the first 1 months.", "Other text here.")
+    assert index.terms("first quarter revenue").tokens == ["first", "quarter", "revenu"]
