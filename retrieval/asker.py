@@ -146,7 +146,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             corrections[word] = fixed[0]
             continue
         out.append(token)
-        if word.isalpha() and word not in common and len(word) >= 3:
+        if word.isalpha() and word not in common and len(word) >= 3 and word not in missing:
             missing.append(word)
     # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
     for abbreviation, expansion in ABBREVIATIONS.items():

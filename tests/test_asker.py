@@ -108,6 +108,12 @@ def test_understand_needs_no_index() -> None:
     assert got.tokens == ["receiv", "messag"]
 
 
+def test_a_missing_word_asked_twice_is_named_once(index: Index) -> None:
+    a = answer(index, "webassembly or webassembly in the office")
+    assert a.missing == ["webassembly"]
+    assert a.message == "The documents don't mention **webassembly**."
+
+
 def test_every_abbreviation_is_one_word_the_index_keeps() -> None:
     # "q1" would be indexed as "1" and "k8s" as "8": the corpus cannot be told to have them.
     for abbreviation in ABBREVIATIONS:
