@@ -23,8 +23,6 @@ MAX_MISSING_SHOWN = 3
 class AnswerConfig:
     top_k: int = 3
     candidates: int = 20
-    # Weight of the paragraph's BM25 score, scaled to the best hit's, in the re-ranking.
-    bm25_weight: float = 1.0
     # Below this confidence (see `confidence`) we abstain; calibrated with `citebot eval`.
     min_confidence: float = 0.35
     # Weights, against the paragraph's BM25 score (scaled to the best hit's), of the share of
@@ -417,11 +415,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
             hit, weights, total, expected, question, cfg, pairs
         )
         held = _share(weights, index.passage_terms(hit.index), total)
-        rank_score = (
-            cfg.bm25_weight * hit.score / top
-            + cfg.sentence_weight * coverage
-            + cfg.passage_weight * held
-        )
+        rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
         scored.append(_Scored(hit, sentence, coverage, rank_score))
     # Rounded so that float noise between engines never reorders equal passages.
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))

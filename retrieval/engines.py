@@ -43,7 +43,7 @@ class RankingConfig:
     # sparse engine, kept so that older settings files still load).
     engine: EngineName = "sparse"
 
-    def resolved_engine(self, passages: int) -> Literal["rank-bm25", "sparse"]:
+    def resolved_engine(self) -> Literal["rank-bm25", "sparse"]:
         return "rank-bm25" if self.engine == "rank-bm25" else "sparse"
 
 

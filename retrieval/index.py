@@ -50,13 +50,14 @@ class Hit:
 @dataclass(frozen=True)
 class QueryTerms:
     """A question's tokens, with the ones the corpus knows and their idf. `scoring`: the
-    term ids to score, the text's and those of the other fields (`retrieval.fields`)."""
+    term ids to score, the text's (`known`) and those of the other fields
+    (`retrieval.fields`)."""
 
     tokens: list[str]
     known: list[int]
     idf: list[float]
     unknown: list[str]
-    scoring: list[int] = field(default_factory=list)
+    scoring: list[int]
     # Question words the documents have nowhere (see `retrieval.asker`).
     missing: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
@@ -157,7 +158,7 @@ class Index:
         self.sparse = SparseEngine(postings, config, weights, impacts)
         self.engine: Engine = (
             self.sparse
-            if config.resolved_engine(len(passages)) == "sparse"
+            if config.resolved_engine() == "sparse"
             else RankBM25Engine(postings, config)
         )
         self.idf = self.sparse.idf
@@ -236,12 +237,12 @@ class Index:
         )
 
     def scores(self, terms: QueryTerms) -> FloatArray:
-        out: FloatArray = self.engine.scores(terms.scoring or terms.known) * self.boost
+        out: FloatArray = self.engine.scores(terms.scoring) * self.boost
         return out
 
     def search(self, question: str | QueryTerms, k: int = 10) -> list[Hit]:
         terms = self.terms(question) if isinstance(question, str) else question
-        ids = terms.scoring or terms.known
+        ids = terms.scoring
         if not ids:
             return []
         # BM25+ credits every passage a little for each query term; only real matches count,
@@ -250,7 +251,7 @@ class Index:
             found, scores = self.engine.best(ids, k, self.boost)
         else:
             candidates = self.sparse.holders_of(ids)
-            scores = self.engine.scores(ids)[candidates] * self.boost[candidates]
+            scores = self.scores(terms)[candidates]
             best = top_k(scores, k)
             found, scores = candidates[best], scores[best]
         return [

@@ -85,9 +85,9 @@ def test_with_engine_keeps_the_results(seeds: Corpus, variant: Variant) -> None:
 
 
 def test_one_serving_engine_and_rank_bm25_on_request() -> None:
-    assert RankingConfig().resolved_engine(1) == "sparse"
-    assert RankingConfig(engine="auto").resolved_engine(10**9) == "sparse"
-    assert RankingConfig(engine="rank-bm25").resolved_engine(10**9) == "rank-bm25"
+    assert RankingConfig().resolved_engine() == "sparse"
+    assert RankingConfig(engine="auto").resolved_engine() == "sparse"
+    assert RankingConfig(engine="rank-bm25").resolved_engine() == "rank-bm25"
 
 
 def saturation_corpus(tmp_path: Path) -> Corpus:
