@@ -665,20 +665,10 @@ def _merge(
         file_keys = [keys[KEY_SIZE * b : KEY_SIZE * (b + 1)] for b in range(first, last)]
         fid = writer.file_id(scanned.name)
         dropped += scanned.chrome
-        if is_markdown(scanned.name):
-            # Same text in another file stays at its own place: the asker may mean either,
-            # and the section tells them apart. Only repeats within the file go.
-            kept, duplicates = assemble(file_keys, batch.headline[first:last], set())
-            dropped += duplicates
-            counts[scanned.name] = len(kept)
-            blocks = [first + k.block for k in kept]
-            kept_blocks.extend(blocks)
-            kept_heads.extend([-1] * len(blocks))
-            _write_sections(batch, writer, fid, blocks)
-            first = last
-            continue
+        markdown = is_markdown(scanned.name)
         if (
-            not any(batch.headline[first:last])
+            not markdown
+            and not any(batch.headline[first:last])
             and seen.isdisjoint(file_keys)
             and len(set(file_keys)) == len(file_keys)
         ):
@@ -691,15 +681,19 @@ def _merge(
             _write_plain(batch, columns, writer, fid, blocks)
             first = last
             continue
-        kept, duplicates = assemble(file_keys, batch.headline[first:last], seen)
+        # Markdown: the same text in another file stays at its own place (the asker may mean
+        # either, and the section tells them apart); only repeats within the file go.
+        pool = set() if markdown else seen
+        kept, duplicates = assemble(file_keys, batch.headline[first:last], pool)
         dropped += duplicates
         counts[scanned.name] = len(kept)
         blocks = [first + k.block for k in kept]
         heads = [-1 if k.heading is None else first + k.heading for k in kept]
         kept_blocks.extend(blocks)
         kept_heads.extend(heads)
-        if any(h >= 0 for h in heads):
-            headed = True
+        has_heads = any(h >= 0 for h in heads)
+        headed = headed or has_heads
+        if markdown or has_heads:
             _write_headed(batch, writer, fid, blocks, heads)
         else:
             _write_plain(batch, columns, writer, fid, blocks)
@@ -768,27 +762,17 @@ def _write_plain(
     )
 
 
-def _write_sections(batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int]) -> None:
-    for ordinal, b in enumerate(blocks):
-        writer.add_encoded(
-            fid,
-            batch.line_start[b],
-            batch.line_end[b],
-            ordinal,
-            _text(batch, b),
-            batch.sections.get(b, "").encode("utf-8", "surrogatepass"),
-            batch.reference[b],
-        )
-
-
 def _write_headed(
     batch: FileBatch, writer: TableWriter, fid: int, blocks: list[int], heads: list[int]
 ) -> None:
+    """Passages one at a time, each with its heading: the text of its headline block
+    (`heads`, -1 for none), or a Markdown block's section path."""
     for ordinal, (b, h) in enumerate(zip(blocks, heads, strict=True)):
-        heading = b""
         if h >= 0:
             raw = _text(batch, h).decode("utf-8", "surrogatepass")
             heading = heading_text(raw).encode("utf-8", "surrogatepass")
+        else:
+            heading = batch.sections.get(b, "").encode("utf-8", "surrogatepass")
         writer.add_encoded(
             fid,
             batch.line_start[h] if h >= 0 else batch.line_start[b],
@@ -838,9 +822,9 @@ def _add_headings(
 GROUP_DOCS = 65536
 
 
-def count_documents(docs: Iterable[tuple[list[str], int] | list[str]]) -> Postings:
-    """Postings of tokenized documents, each its tokens or (tokens, length of its text),
-    laid out as a folder build lays them out."""
+def count_documents(docs: Iterable[tuple[list[str], int]]) -> Postings:
+    """Postings of tokenized documents, each (its tokens, the length of its text), laid out
+    as a folder build lays them out."""
     builder = PostingsBuilder()
     counts = DocCounts()
 
@@ -850,11 +834,8 @@ def count_documents(docs: Iterable[tuple[list[str], int] | list[str]]) -> Postin
             _ints(counts.lengths),
         )
 
-    for doc in docs:
-        if isinstance(doc, tuple):
-            counts.add(*doc)
-        else:
-            counts.add(doc)
+    for tokens, length in docs:
+        counts.add(tokens, length)
         if len(counts.pairs) >= GROUP_DOCS:
             flush()
             counts = DocCounts()
