@@ -602,9 +602,10 @@ def build_folder(
     workers: int | None = None,
     batch_bytes: int | None = None,
 ) -> FolderBuild:
-    """The passages and postings `load_corpus` + `Index.build` would give, built in
-    `workers` processes (default: by corpus size), in batches of about `batch_bytes`
-    (default: by corpus size). The warnings start with the listing's (`CorpusFiles`)."""
+    """The passages and postings of the files `paths` of a corpus folder (those the reference
+    chunker in tests/oracle.py gives, count for count), built in `workers` processes
+    (default: by corpus size), in batches of about `batch_bytes` (default: by corpus size).
+    The warnings start with the listing's (`CorpusFiles`)."""
     total = sum(_size(path) for path in paths)
     if workers is None:
         workers = default_workers(total)
