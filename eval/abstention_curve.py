@@ -41,6 +41,8 @@ def scored_suite() -> dict[str, list[Scored]]:
     out: dict[str, list[Scored]] = {}
     no_gate = AnswerConfig(min_confidence=0.0)
     for qs in load_suite(ROOT / "eval" / "suite.json"):
+        if not (qs.questions.exists() and qs.corpus.is_dir()):
+            continue  # e.g. ../shared is not on this machine
         index = Index.build_folder(qs.corpus, RankingConfig())
         rows = []
         for q in load_questions(qs.questions):

@@ -231,9 +231,12 @@ def _weights(index: Index, terms: QueryTerms) -> tuple[dict[str, float], float]:
 
 
 def known_idf(index: Index, terms: QueryTerms) -> dict[str, float]:
-    """idf of each distinct question term the corpus holds."""
+    """idf of each distinct question term the corpus holds, in question order (a set's
+    order changes with the process's string hashing, and so would the float sums)."""
     vocab = index.postings.vocab
-    return {tok: float(index.idf[vocab[tok]]) for tok in set(terms.tokens) if tok in vocab}
+    return {
+        tok: float(index.idf[vocab[tok]]) for tok in dict.fromkeys(terms.tokens) if tok in vocab
+    }
 
 
 def confidence(

@@ -9,6 +9,7 @@ at most one form, so no passage is credited twice for one word.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -150,7 +151,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             missing.append(word)
     # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
     for abbreviation, expansion in ABBREVIATIONS.items():
-        if expansion in folded and abbreviation not in corrections:
+        if re.search(rf"\b{re.escape(expansion)}\b", folded) and abbreviation not in corrections:
             toks = tokenize(expansion)
             abbr = tokenize(abbreviation)
             if abbr and known(abbr[0]) and not all(map(known, toks)):

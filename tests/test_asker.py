@@ -124,3 +124,9 @@ def test_every_abbreviation_is_one_word_the_index_keeps() -> None:
 def test_a_spelled_out_phrase_is_never_read_as_a_digit(tmp_path: Path) -> None:
     index = build(tmp_path, "Revenue rose in the first 1 months.", "Other text here.")
     assert index.terms("first quarter revenue").tokens == ["first", "quarter", "revenu"]
+
+
+def test_a_spelled_out_phrase_counts_only_as_whole_words(tmp_path: Path) -> None:
+    index = build(tmp_path, "Our SSL setup is old.", "Other text here.")
+    # "mtls" holds the letters of "tls", the expansion of "ssl", but is not that word.
+    assert index.terms("how does mtls work").corrections == {}
