@@ -129,13 +129,14 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     missing: list[str] = []
     corrections: dict[str, str] = {}
     common = common_words()
-    folded = fold(question)
+    lacking = False  # whether any question word is missing from the corpus as typed
     for word, token in zip(raw, tokens_of, strict=True):
         if token == DROPPED:  # a stopword, even one that abbreviates something ("it")
             continue
         if known(token):
             out.append(token)
             continue
+        lacking = True
         expansion = ABBREVIATIONS.get(word)
         if expansion is not None and (found := _known_phrase(expansion, known)):
             out.extend(found)
@@ -149,7 +150,10 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
         out.append(token)
         if word.isalpha() and word not in common and len(word) >= 3 and word not in missing:
             missing.append(word)
+    if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite
+        return Understood(out, missing, corrections)
     # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
+    folded = fold(question)
     for abbreviation, expansion in ABBREVIATIONS.items():
         if re.search(rf"\b{re.escape(expansion)}\b", folded) and abbreviation not in corrections:
             toks = tokenize(expansion)
