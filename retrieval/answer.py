@@ -96,7 +96,8 @@ class Answer:
     question: str
     answered: bool
     passages: list[AnswerPassage] = field(default_factory=list)
-    # Why there is no answer: "empty", "too_long", "no_terms", "not_found"; "" when answered.
+    # Why there is no answer: "empty", "too_long", "no_terms", "not_found", "not_mentioned"
+    # (a question word is nowhere in the documents); "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).

@@ -211,12 +211,20 @@ async def test_a_failing_command_apologizes_with_an_error_id_and_keeps_serving(
     assert "`004_bbdec2aa2fae0f2f.txt:9`" in reply["content"]
 
 
+def lighthouse_corpus(tmp_path: Path, others: dict[str, str] | None = None) -> Path:
+    """A corpus whose a.txt names the lighthouse keeper, plus any other files."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    files = {"a.txt": "The lighthouse keeper is Ada Brightwater.\n", **(others or {})}
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return corpus
+
+
 async def test_reload_keeps_the_old_index_when_the_rebuild_fails(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text("The lighthouse keeper is Ada Brightwater.\n", encoding="utf-8")
+    corpus = lighthouse_corpus(tmp_path)
     async with run_bot(make_bot(make_settings(corpus=corpus)), fake):
         (corpus / "a.txt").unlink()
         await fake.dispatch_message("!reload", author_id=OWNER)
@@ -256,10 +264,7 @@ async def test_sync_clear_removes_the_guild_copies(fake: FakeDiscord, bot: CiteB
 async def test_a_reload_that_lost_files_keeps_the_old_index_until_confirmed(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text("The lighthouse keeper is Ada Brightwater.\n", encoding="utf-8")
-    (corpus / "b.txt").write_text("The harbour master is Tom Quayle.\n", encoding="utf-8")
+    corpus = lighthouse_corpus(tmp_path, {"b.txt": "The harbour master is Tom Quayle.\n"})
     async with run_bot(make_bot(make_settings(corpus=corpus)), fake):
         (corpus / "a.txt").unlink()
         await fake.dispatch_message("!reload", author_id=OWNER)
