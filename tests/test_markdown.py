@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from retrieval.answer import answer
+from retrieval.documents.dialects import to_commonmark
 from retrieval.documents.markdown import read_markdown
 from retrieval.documents.windows import PASSAGE_CHARS
 from retrieval.engines import RankBM25Engine, RankingConfig
@@ -260,3 +263,72 @@ def test_a_lead_in_followed_by_another_is_kept() -> None:
         (3, "In Windows CMD, use:"),
         (9, "In PowerShell, use: Then restart."),
     ]
+
+
+MKDOCS = """\
+# Install
+
+=== "Linux"
+
+    Install the package from your distribution's repository.
+
+    ```
+    apt install foo
+    ```
+
+=== "Windows"
+
+    Run the installer and tick **Add to PATH**.
+
+!!! note "Upgrading"
+    === "pip"
+
+        Upgrade in place with pip.
+
+## Configure { #configure }
+
+Turn caching on with `cache: true` :material-check:. { .annotate }
+
+*[PATH]: the list of folders searched for programs
+"""
+
+
+def test_mkdocs_content_tabs_are_prose_led_by_their_label() -> None:
+    found = [(b.line_start, b.line_end, b.section, b.text, b.code) for b in read_markdown(MKDOCS)]
+    assert found == [
+        (3, 5, "Install", "Linux: Install the package from your distribution's repository.",
+         "apt install foo\n"),
+        (11, 13, "Install", "Windows: Run the installer and tick Add to PATH.", ""),
+        (16, 18, "Install", "pip: Upgrade in place with pip.", ""),
+        # The attribute lists and the icon are styling; the abbreviation line is a glossary.
+        (22, 22, "Install › Configure", "Turn caching on with `cache: true`.", ""),
+    ]
+
+
+def test_myst_prose_directives_are_prose_and_code_directives_stay_code() -> None:
+    source = (
+        "# Guide\n\n"
+        "```{note}\n:class: tip\nNotes in MyST are read as prose.\n```\n\n"
+        "````{admonition} Careful\nThe example below is code:\n\n```python\nx = 1\n```\n````\n\n"
+        "```{code-block} python\nprint('a {note} in code')\n```\n\n"
+        "````markdown\n```{note}\nAn example of the syntax is code.\n```\n````\n"
+    )
+    found = read_markdown(source)
+    assert [(b.line_start, b.text) for b in found] == [
+        (5, "Notes in MyST are read as prose."),
+        (9, "The example below is code:"),
+    ]
+    assert "x = 1" in found[0].code + found[1].code
+    assert "An example of the syntax" in found[0].code + found[1].code
+
+
+@given(
+    st.lists(
+        st.sampled_from(['=== "a"', "    b", "```{note}", "```", "````", ":k: v", "---",
+                         "*[X]: y", "", "c"]),
+        max_size=40,
+    )
+)
+def test_dialect_rewrites_keep_every_line_at_its_number(lines: list[str]) -> None:
+    source = "\n".join(lines)
+    assert to_commonmark(source).count("\n") == source.count("\n")

@@ -23,6 +23,7 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from retrieval.documents.dialects import to_commonmark
 from retrieval.documents.windows import PASSAGE_CHARS, windows
 
 SECTION_SEPARATOR = " › "
@@ -32,6 +33,12 @@ DIAGRAM_LANGUAGES = frozenset({"mermaid", "plantuml", "puml", "dot", "graphviz",
 # Jinja/Liquid, Hugo shortcodes): they stand for text that is not in the file.
 _DIRECTIVE = re.compile(
     r"\{\{#[^}\n]*\}\}|\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|^\s*-+8<-+.*$", re.MULTILINE
+)
+# Attribute lists (`## Setup { #setup }`, `{: .note }`, `{ .annotate }`) and icon
+# shortcodes (`:material-check:`, `:octicons-tag-24:`) of MkDocs and kramdown: styling.
+_STYLING = re.compile(
+    r" ?\{:[^}\n]*\}| ?\{ *[#.][\w-]+(?: +(?:[#.][\w-]+|[\w-]+=\S+?))* *\}"
+    r"| ?:[a-z][a-z0-9]*(?:-[a-z0-9]+)+:"
 )
 # List items are grouped into one block up to this many characters: a lone short item has
 # too few words to be found, a whole long list too many to quote.
@@ -101,7 +108,19 @@ def _hidden_breaks(token: Token) -> int:
 
 
 def strip_directives(text: str) -> str:
-    return _DIRECTIVE.sub(" ", text)
+    return _STYLING.sub("", _DIRECTIVE.sub(" ", text))
+
+
+def _joined_text(children: list[Token]) -> list[Token]:
+    """Inline children with neighbouring text tokens joined: the parser cuts text at
+    characters such as `:`, and markup to strip (`:material-check:`) may span the cuts."""
+    out: list[Token] = []
+    for child in children:
+        if child.type == "text" and out and out[-1].type == "text":
+            out[-1] = Token("text", "", 0, content=out[-1].content + child.content)
+        else:
+            out.append(child)
+    return out
 
 
 class _Inline:
@@ -114,7 +133,7 @@ class _Inline:
         self.all_link = True  # every word sits inside a link
         size = 0
         in_link = 0
-        for child in token.children or []:
+        for child in _joined_text(token.children or []):
             kind = child.type
             piece = ""  # images (their alt text is in their children) and HTML show nothing
             if kind == "text":
@@ -299,7 +318,7 @@ def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
 
 
 def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock]:
-    tokens = _parser().parse(source)
+    tokens = _parser().parse(to_commonmark(source))
     reader = _Reader()
     i = 0
     while i < len(tokens):

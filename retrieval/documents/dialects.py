@@ -1,0 +1,118 @@
+"""Documentation-tool syntax that CommonMark misreads, rewritten line for line before parsing.
+
+MkDocs Material puts prose in content tabs (`=== "Linux"` and a body indented four spaces),
+which CommonMark takes for an indented code block; MyST (Sphinx) writes admonitions as fenced
+directives (```` ```{note} ````), which CommonMark takes for code; abbreviation definitions
+(`*[HTML]: Hyper Text Markup Language`) are glossary markup, not prose. Every rewrite keeps
+each line at its number, so citations still point at the source file's lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# `=== "Label"` (pymdownx.tabbed; `===+` selects the tab, `===!` starts a new tab set).
+_TAB = re.compile(r'^(?P<indent> *)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$')
+TAB_INDENT = 4
+# A code fence: its character, length and info string.
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# A MyST directive's name in a fence's info string: ```{note} or ```{admonition} Title.
+_DIRECTIVE = re.compile(r"^\{(?P<name>[\w:.-]+)\}")
+# MyST directives whose body is prose; the others (code-block, literalinclude, toctree,
+# math, mermaid, eval-rst, image, …) stay fenced and are read as code or dropped.
+PROSE_DIRECTIVES = frozenset(
+    {
+        "admonition", "attention", "caution", "danger", "error", "hint", "important", "note",
+        "seealso", "tip", "warning", "todo", "versionadded", "versionchanged", "deprecated",
+        "dropdown", "tab-set", "tab-item", "card", "grid", "grid-item", "grid-item-card",
+        "topic", "sidebar", "margin", "epigraph", "pull-quote", "highlights", "div",
+        "rubric",
+    }
+)
+# A directive option line (`:class: tip`) right after the opening fence.
+_OPTION = re.compile(r"^\s*:[\w-]+:(?:\s.*)?$")
+_ABBREVIATION = re.compile(r"^\*\[[^\]\n]+\]:")
+
+
+@dataclass(frozen=True)
+class _Fence:
+    char: str
+    size: int
+    prose: bool  # a MyST prose directive, rewritten as a `:::` container
+
+
+def _closes(line: str, fence: _Fence) -> bool:
+    """Whether a line ends the fence: its character alone, at least as many times."""
+    stripped = line.strip()
+    return len(stripped) >= fence.size and set(stripped) == {fence.char}
+
+
+def _dedent_tab(lines: list[str], start: int, indent: int) -> None:
+    """Move the tab body under lines[start - 1] out by TAB_INDENT spaces."""
+    body = " " * (indent + TAB_INDENT)
+    for j in range(start, len(lines)):
+        line = lines[j]
+        if not line.strip():
+            continue
+        if not line.startswith(body):
+            return
+        lines[j] = line[:indent] + line[indent + TAB_INDENT :]
+
+
+def to_commonmark(source: str) -> str:
+    """The source with content tabs, MyST prose directives and abbreviation definitions
+    rewritten as CommonMark (or dropped), every line kept at its number."""
+    if "===" not in source and "{" not in source and "*[" not in source:
+        return source  # the usual case: nothing to rewrite
+    lines = source.split("\n")
+    stack: list[_Fence] = []  # open fences, innermost last
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        inner = stack[-1] if stack else None
+        if inner is not None and not inner.prose:  # inside code: only its end matters
+            if _closes(line, inner):
+                stack.pop()
+            i += 1
+            continue
+        fence = _FENCE.match(line)
+        if fence and inner is not None and not fence.group("info").strip() and _closes(
+            line, inner
+        ):
+            lines[i] = fence.group("indent") + ":" * inner.size
+            stack.pop()
+        elif fence:
+            mark, info = fence.group("fence"), fence.group("info").strip()
+            directive = _DIRECTIVE.match(info)
+            prose = directive is not None and directive.group("name") in PROSE_DIRECTIVES
+            stack.append(_Fence(mark[0], len(mark), prose))
+            if prose and directive is not None:
+                lines[i] = f"{fence.group('indent')}{':' * len(mark)} {directive.group('name')}"
+                i = _blank_options(lines, i + 1)
+                continue
+        elif tab := _TAB.match(line):
+            indent = len(tab.group("indent"))
+            label = tab.group("label").strip()
+            # The label ("Linux", "pip") introduces the tab's body, as a lead-in does.
+            lines[i] = " " * indent + (f"{label}:" if label else "")
+            _dedent_tab(lines, i + 1, indent)
+        elif _ABBREVIATION.match(line):
+            lines[i] = ""
+        i += 1
+    return "\n".join(lines)
+
+
+def _blank_options(lines: list[str], i: int) -> int:
+    """Blank a directive's options (`:key: value` lines, or a `---` YAML block) from line i;
+    the index of the first line after them."""
+    if i < len(lines) and lines[i].strip() == "---":
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "---"), None)
+        if end is not None:
+            for j in range(i, end + 1):
+                lines[j] = ""
+            return end + 1
+    while i < len(lines) and _OPTION.match(lines[i]):
+        lines[i] = ""
+        i += 1
+    return i
