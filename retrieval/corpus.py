@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.analyze import fold, normalize
-from retrieval.documents.markdown import read_markdown
+from retrieval.documents.markdown import page_name, read_markdown
 from retrieval.documents.windows import PASSAGE_CHARS, windows
 
 log = logging.getLogger(__name__)
@@ -439,7 +439,7 @@ def scan(text: str, name: str = "") -> tuple[list[Block], int]:
     """The non-chrome blocks of one file and how many chrome blocks were dropped. Depends on
     the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
     if is_markdown(name):
-        return _scan_markdown(text)
+        return _scan_markdown(text, name)
     blocks = _blocks(text.splitlines())
     folded = [fold(b.text) for b in blocks]  # shared by the checks and the word count
     chrome = [_is_chrome_folded(f) for f in folded]
@@ -467,8 +467,8 @@ def scan(text: str, name: str = "") -> tuple[list[Block], int]:
     return out, len(blocks) - len(out)
 
 
-def _scan_markdown(text: str) -> tuple[list[Block], int]:
-    found = read_markdown(text)
+def _scan_markdown(text: str, name: str) -> tuple[list[Block], int]:
+    found = read_markdown(text, page=page_name(name))
     out: list[Block] = []
     for block in found:
         folded = fold(block.text)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from retrieval.answer import answer
 from retrieval.documents.dialects import to_commonmark
-from retrieval.documents.markdown import read_markdown
+from retrieval.documents.markdown import page_name, read_markdown
 from retrieval.documents.windows import PASSAGE_CHARS
 from retrieval.engines import RankBM25Engine, RankingConfig
 from retrieval.index import Index
@@ -261,8 +261,11 @@ def test_a_lead_in_followed_by_another_is_kept() -> None:
     )
     assert [(b.line_start, b.text) for b in found] == [
         (3, "In Windows CMD, use:"),
-        (9, "In PowerShell, use: Then restart."),
+        (9, "In PowerShell, use:"),
+        (15, "Then restart."),
     ]
+    # Each lead-in holds the code it introduces.
+    assert "%HOME%" in found[0].code and "$env:HOME" in found[1].code
 
 
 MKDOCS = """\
@@ -299,7 +302,8 @@ def test_mkdocs_content_tabs_are_prose_led_by_their_label() -> None:
         (3, 5, "Install", "Linux: Install the package from your distribution's repository.",
          "apt install foo\n"),
         (11, 13, "Install", "Windows: Run the installer and tick Add to PATH.", ""),
-        (16, 18, "Install", "pip: Upgrade in place with pip.", ""),
+        # The note's own title and the tab's label both introduce the tab's text.
+        (15, 18, "Install", "Upgrading: pip: Upgrade in place with pip.", ""),
         # The attribute lists and the icon are styling; the abbreviation line is a glossary.
         (22, 22, "Install › Configure", "Turn caching on with `cache: true`.", ""),
     ]
@@ -332,3 +336,62 @@ def test_myst_prose_directives_are_prose_and_code_directives_stay_code() -> None
 def test_dialect_rewrites_keep_every_line_at_its_number(lines: list[str]) -> None:
     source = "\n".join(lines)
     assert to_commonmark(source).count("\n") == source.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # FastAPI's pymdownx blocks: the title introduces the body; the markers go.
+        ("/// warning | Careful\n\nDo not reuse the client.\n\n///\n",
+         [(1, "Careful: Do not reuse the client.")]),
+        # Hugo's code shortcodes are code fences.
+        ("{{< code-toggle file=hugo >}}\ntitle = 'x'\n{{< /code-toggle >}}\n\nHugo is fast.\n",
+         [(5, "Hugo is fast.")]),
+        # MyST targets and colon-fence options are not prose.
+        ("(install-steps)=\n:::{note}\n:class: dropdown\nNever run as root.\n:::\n",
+         [(4, "Never run as root.")]),
+        # Footnote marks, callout labels, emoji and MDX comments go; paths keep their colons.
+        ("> [!NOTE]\n> Use std::io::Read here[^1] :heavy_check_mark: {/* ok */}.\n\n"
+         "[^1]: A footnote is prose.\n",
+         [(1, "Use std::io::Read here."), (4, "A footnote is prose.")]),
+        # A reference whose target is defined elsewhere shows its text.
+        ("Raises [`ValidationError`][pydantic_core.ValidationError] on bad\ninput.\n",
+         [(1, "Raises `ValidationError` on bad input.")]),
+        # A defined term introduces its definition; later paragraphs of it stay prose.
+        ("`site_url`\n\n:   The canonical URL.\n\n    It matters for sitemaps.\n",
+         [(1, "`site_url`: The canonical URL."), (5, "It matters for sitemaps.")]),
+        # A note's own title introduces it; a bare kind does not.
+        ('!!! tip "Use the CLI"\n    Run it daily.\n\n!!! note\n    Plain note.\n',
+         [(1, "Use the CLI: Run it daily."), (5, "Plain note.")]),
+        # Jinja-style macros in prose stand for text that is not there.
+        ("The version is {{ config.version }} today.\n", [(1, "The version is today.")]),
+    ],
+)
+def test_documentation_tool_markup_is_not_quoted(
+    source: str, expected: list[tuple[int, str]]
+) -> None:
+    assert [(b.line_start, b.text) for b in read_markdown(source)] == expected
+
+
+def test_toml_front_matter_gives_the_title() -> None:
+    found = read_markdown('+++\ntitle = "Hosting"\nweight = 10\n+++\n\nHugo builds sites fast.\n')
+    assert [(b.line_start, b.section, b.text) for b in found] == [
+        (6, "Hosting", "Hugo builds sites fast.")
+    ]
+
+
+def test_templates_inside_code_stay_searchable() -> None:
+    found = read_markdown(
+        "# Alerts\n\nUse labels in the summary:\n\n"
+        "```yaml\nsummary: '{{ $labels.job }} down'\n```\n"
+    )
+    assert "$labels.job" in found[0].code
+
+
+def test_a_page_without_a_title_is_named_by_its_file() -> None:
+    assert page_name("guide/remote-write.md") == "remote write"
+    assert page_name("guide/service_discovery/index.md") == "service discovery"
+    found = read_markdown("Intro text.\n\n## Tuning\n\nSet the limit.\n", page="remote write")
+    assert [b.section for b in found] == ["remote write", "remote write › Tuning"]
+    titled = read_markdown("# Remote Write\n\nIntro text.\n", page="remote write")
+    assert [b.section for b in titled] == ["Remote Write"]

@@ -33,6 +33,18 @@ PROSE_DIRECTIVES = frozenset(
 # A directive option line (`:class: tip`) right after the opening fence.
 _OPTION = re.compile(r"^\s*:[\w-]+:(?:\s.*)?$")
 _ABBREVIATION = re.compile(r"^\*\[[^\]\n]+\]:")
+# pymdownx.blocks (`/// note | Title` … `///`, FastAPI's docs): a container with a title.
+_BLOCK = re.compile(
+    r"^(?P<indent>\s*)(?P<slashes>/{3,})\s*(?P<name>[\w-]*)\s*(?:\|\s*(?P<title>.*))?$"
+)
+# MyST colon fences (`:::{note}`): the parser reads them as containers; their options go.
+_COLON_DIRECTIVE = re.compile(r"^\s*:{3,}\s*\{[\w:.-]+\}")
+# Hugo shortcodes around code (`{{< highlight go >}}`, `{{< code-toggle >}}`): fences.
+_HUGO_CODE = re.compile(
+    r"^\s*\{\{[<%]\s*/?\s*(?:highlight|code-toggle|code|codeblock)\b[^}]*[>%]\}\}\s*$"
+)
+# A MyST target (`(install-steps)=`): a label for cross-references.
+_TARGET = re.compile(r"^\s*\([\w:./-]+\)=\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,9 +75,13 @@ def _dedent_tab(lines: list[str], start: int, indent: int) -> None:
 def to_commonmark(source: str) -> str:
     """The source with content tabs, MyST prose directives and abbreviation definitions
     rewritten as CommonMark (or dropped), every line kept at its number."""
-    if "===" not in source and "{" not in source and "*[" not in source:
+    if not any(mark in source for mark in ("===", "{", "*[", "///", "+++", ")=")):
         return source  # the usual case: nothing to rewrite
     lines = source.split("\n")
+    if lines[0].strip() == "+++":  # TOML front matter, as YAML's markers
+        end = next((j for j in range(1, len(lines)) if lines[j].strip() == "+++"), None)
+        if end is not None:
+            lines[0] = lines[end] = "---"
     stack: list[_Fence] = []  # open fences, innermost last
     i = 0
     while i < len(lines):
@@ -97,8 +113,20 @@ def to_commonmark(source: str) -> str:
             # The label ("Linux", "pip") introduces the tab's body, as a lead-in does.
             lines[i] = " " * indent + (f"{label}:" if label else "")
             _dedent_tab(lines, i + 1, indent)
-        elif _ABBREVIATION.match(line):
+        elif _ABBREVIATION.match(line) or _TARGET.match(line):
             lines[i] = ""
+        elif _HUGO_CODE.match(line):
+            lines[i] = "```"
+        elif block := _BLOCK.match(line):
+            colons = ":" * len(block.group("slashes"))
+            title = (block.group("title") or "").strip()
+            lines[i] = " ".join(
+                part for part in (block.group("indent") + colons, block.group("name"), title)
+                if part
+            )
+        elif _COLON_DIRECTIVE.match(line):
+            i = _blank_options(lines, i + 1)
+            continue
         i += 1
     return "\n".join(lines)
 

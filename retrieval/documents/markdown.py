@@ -21,6 +21,7 @@ from markdown_it.rules_inline import StateInline, backtick
 from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from retrieval.documents.dialects import to_commonmark
@@ -32,21 +33,44 @@ DIAGRAM_LANGUAGES = frozenset({"mermaid", "plantuml", "puml", "dot", "graphviz",
 # Include and templating directives of common documentation tools (mdBook, MkDocs snippets,
 # Jinja/Liquid, Hugo shortcodes): they stand for text that is not in the file.
 _DIRECTIVE = re.compile(
-    r"\{\{#[^}\n]*\}\}|\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|^\s*-+8<-+.*$", re.MULTILINE
+    r"\{\{#[^}\n]*\}\}|\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{[^{}\n]*\}\}|^\s*-+8<-+.*$",
+    re.MULTILINE,
 )
+# In code only includes stand for text that is not there: templates are the code's own.
+_CODE_DIRECTIVE = re.compile(r"\{\{#[^}\n]*\}\}|^\s*-+8<-+.*$", re.MULTILINE)
 # Attribute lists (`## Setup { #setup }`, `{: .note }`, `{ .annotate }`) and icon
 # shortcodes (`:material-check:`, `:octicons-tag-24:`) of MkDocs and kramdown: styling.
+_ATTRIBUTE = r"""(?:[#.][\w-]+|[\w-]+=(?:"[^"\n]*"|'[^'\n]*'|[^\s}]+))"""
 _STYLING = re.compile(
-    r" ?\{:[^}\n]*\}| ?\{ *[#.][\w-]+(?: +(?:[#.][\w-]+|[\w-]+=\S+?))* *\}"
-    r"| ?:[a-z][a-z0-9]*(?:-[a-z0-9]+)+:"
+    rf" ?\{{:[^}}\n]*\}}| ?\{{ *{_ATTRIBUTE}(?: +{_ATTRIBUTE})* *\}}"
+    # Emoji and icon shortcodes; not the `::` of paths such as std::io::Read.
+    r"| ?(?<![:\w]):[a-z][a-z0-9_+]*(?:-[a-z0-9_+]+)*:(?![:\w])"
+    # MDX comments and heading ids (`{/* #setup */}`), FastAPI's source includes
+    # (`{* ../src/app.py hl[2] *}`), GitHub's callout labels (`[!NOTE]`), footnote marks.
+    r"| ?\{/\*.*?\*/\}| ?\{\*.*?\*\}|\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]"
+    r"|\[\^[^\]\s]+\]:?"
+    # A MyST role's name before its code span (`{kbd}` in {kbd}`Ctrl`).
+    r"|\{[a-z][\w:.-]*\}$"
 )
+# A reference link whose reference is defined elsewhere (MkDocs autorefs, Sphinx
+# cross-references) is left as "[text][target]" by the parser: its text is what shows.
+_UNRESOLVED_LINK = re.compile(r"\[([^\[\]\n]+)\]\[[\w.:/#-]*\]")
+# Kinds of notes and tips (admonitions, containers, callouts): as a title they say nothing.
+BOX_KINDS = frozenset(
+    """note tip hint info important warning caution attention danger error success check
+    done question help faq failure fail missing bug example quote cite abstract summary tldr
+    todo seealso details admonition dropdown""".split()
+)
+# A container's kind and title: `tip[Use the CLI]`, `info Meta-Only`, `{note} Title`.
+_CONTAINER_TITLE = re.compile(r"\{?[\w-]+\}?\s*(?:\[(.*)\]|(.*))$")
 # List items are grouped into one block up to this many characters: a lone short item has
 # too few words to be found, a whole long list too many to quote.
 LIST_GROUP_CHARS = 800
 # A short paragraph that only labels what follows ("**Metric names:**") leads the next block.
 LEAD_IN_WORDS = 8
 ITEM_MARK = "• "
-_YAML_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
+# The title in YAML (`title: Setup`) or TOML (`title = "Setup"`) front matter.
+_YAML_TITLE = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.MULTILINE)
 # An MDX module line (`import Tabs from '@theme/Tabs';`, `export const x = ...`): code.
 _MDX_STATEMENT = re.compile(r"^(?:import|export)\s+\S.*(?:\sfrom\s+['\"]|[;=])", re.DOTALL)
 
@@ -79,6 +103,8 @@ def _parser() -> MarkdownIt:
         .enable("table")
         .use(front_matter_plugin)
         .use(admon_plugin)
+        # `Term` then `:   definition` (MkDocs, Pandoc): the term introduces its definition.
+        .use(deflist_plugin)
         # `::: note` … `:::` blocks (Docusaurus, VuePress, MyST): their body is prose.
         .use(container_plugin, name="any", validate=lambda *_: True)
     )
@@ -156,7 +182,30 @@ class _Inline:
             if hidden:  # the text after this token starts that many lines further down
                 line += hidden
                 self.marks.append((size, line))
-        self.text, self.marks = tidy("".join(parts), self.marks)
+        text = "".join(parts)
+        if "][" in text:
+            text, self.marks = _link_texts(text, self.marks)
+        self.text, self.marks = tidy(text, self.marks)
+
+
+def _link_texts(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """Unresolved reference links as their text; the marks follow the text."""
+    out: list[str] = []
+    cuts: list[tuple[int, int]] = []  # (offset in the old text, characters cut before it)
+    last = cut = 0
+    for m in _UNRESOLVED_LINK.finditer(text):
+        out.append(text[last : m.start()])
+        out.append(m.group(1))
+        cut += len(m.group(0)) - len(m.group(1))
+        cuts.append((m.end(), cut))
+        last = m.end()
+    out.append(text[last:])
+
+    def moved(offset: int) -> int:
+        before = [c for end, c in cuts if end <= offset]
+        return offset - (before[-1] if before else 0)
+
+    return "".join(out), [(moved(o), line) for o, line in marks]
 
 
 def tidy(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
@@ -194,9 +243,10 @@ def _title_of_front_matter(content: str) -> str:
 
 
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(self, page: str = "") -> None:
         self.pieces: list[_Piece] = []
         self.title = ""
+        self.page = page
         self.headings: list[tuple[int, str]] = []
         self.pending_code: list[str] = []
         # A lead-in waiting for the block it introduces: its text and line marks.
@@ -205,8 +255,9 @@ class _Reader:
     @property
     def section(self) -> str:
         names = [name for _, name in self.headings]
-        if self.title and (not names or names[0] != self.title):
-            names.insert(0, self.title)
+        title = self.title or self.page
+        if title and (not names or names[0] != title):
+            names.insert(0, title)
         return SECTION_SEPARATOR.join(names)
 
     def heading(self, level: int, text: str) -> None:
@@ -237,14 +288,31 @@ class _Reader:
         self.pieces.append(piece)
 
     def code(self, text: str) -> None:
-        text = strip_directives(text)
+        text = _CODE_DIRECTIVE.sub(" ", text)
         if not text.strip():
             return
+        # "Install it with:" and then code: the sentence introduces the code, not the
+        # paragraph after it, so it stands as a passage of its own holding that code.
+        self.flush_lead()
         last = self.pieces[-1] if self.pieces else None
         if last is not None and last.section == self.section:
             last.code.append(text)
         else:
             self.pending_code.append(text)
+
+    def title_box(self, title: str, line: int) -> None:
+        """A note's or tip's own title ("When using build environments") introduces its
+        body; a bare kind ("Note", "Warning") is a label and goes."""
+        title = " ".join(strip_directives(title).split())
+        if title.lower() not in BOX_KINDS:
+            self.introduce(title, line)
+
+    def introduce(self, label: str, line: int) -> None:
+        """A label (a box's title, a defined term) that leads the next block."""
+        if not label:
+            return
+        self.flush_lead()
+        self.lead = (label if label[-1] in ".:?!" else f"{label}:", [(0, line)])
 
     def paragraph(self, inline: _Inline, before_list: bool) -> None:
         text = inline.text
@@ -253,11 +321,27 @@ class _Reader:
         # A label ("Metric names:"), or a sentence that introduces the list under it ("…
         # which we call unsafe superpowers. Those include:"), leads the next block.
         if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
-            self.flush_lead()  # one still waiting (code came between) stands alone
-            self.lead = (text, inline.marks)
+            marks = inline.marks
+            if self.lead is not None:  # a lead-in of a lead-in ("Upgrading:", then "pip:")
+                lead, lead_marks = self.lead
+                marks = lead_marks + [(o + len(lead) + 1, ln) for o, ln in marks]
+                text = f"{lead} {text}"
+            self.lead = (text, marks)
             return
         # A paragraph of nothing but links is a link list (a table of contents, "see also").
         self.add(text, inline.marks, reference=inline.all_link)
+
+
+def page_name(path: str) -> str:
+    """A page's name from its file's: "setup/remote-write.md" is "remote write", and an
+    index or readme page is named by its folder."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    if not parts:
+        return ""
+    stem = parts[-1].rsplit(".", 1)[0]
+    if stem.lower() in ("index", "_index", "readme") and len(parts) > 1:
+        stem = parts[-2]
+    return " ".join(stem.replace("_", " ").replace("-", " ").split())
 
 
 def _is_diagram(token: Token) -> bool:
@@ -298,8 +382,11 @@ def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
             size = 0
             code: list[str] = []
             all_link = True
+            in_title = False
             for inner in tokens[i + 1 : end]:
-                if inner.type == "inline" and inner.map is not None:
+                if inner.type.startswith("admonition_title"):
+                    in_title = inner.nesting == 1
+                elif inner.type == "inline" and inner.map is not None and not in_title:
                     rendered = _Inline(inner, inner.map[0] + 1)
                     all_link = all_link and rendered.all_link
                     if rendered.text:  # tidied: joined by one space, the text stays tidy
@@ -317,9 +404,13 @@ def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
     return items
 
 
-def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock]:
+def read_markdown(
+    source: str, limit: int = PASSAGE_CHARS, page: str = ""
+) -> list[MarkdownBlock]:
+    """The prose blocks of a Markdown file. `page`: the page's name (see `page_name`), its
+    title when it has none of its own (front matter or a first-level heading)."""
     tokens = _parser().parse(to_commonmark(source))
-    reader = _Reader()
+    reader = _Reader(page)
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -354,7 +445,19 @@ def read_markdown(source: str, limit: int = PASSAGE_CHARS) -> list[MarkdownBlock
         elif kind in ("fence", "code_block") and not _is_diagram(tok):
             reader.code(tok.content)
         elif kind == "admonition_title_open":
-            i = _close_of(tokens, i)  # "Note", "Warning": a label, not a passage
+            title = tokens[i + 1]
+            if title.type == "inline" and title.map is not None:
+                reader.title_box(_Inline(title, title.map[0] + 1).text, title.map[0] + 1)
+            i = _close_of(tokens, i)
+        elif kind == "dt_open":
+            term = tokens[i + 1]
+            if term.type == "inline" and term.map is not None:
+                reader.introduce(_Inline(term, term.map[0] + 1).text, term.map[0] + 1)
+            i = _close_of(tokens, i)
+        elif kind.startswith("container_") and kind.endswith("_open") and tok.map:
+            found = _CONTAINER_TITLE.match(tok.info.strip())
+            if found:
+                reader.title_box(found.group(1) or found.group(2) or "", tok.map[0] + 1)
         i += 1
     reader.flush_lead()
     out: list[MarkdownBlock] = []
