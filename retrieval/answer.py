@@ -254,7 +254,7 @@ def confidence(
     total = sum(known.values())
     if not known or total <= 0:
         return 0.0
-    present = index.passage_terms(hit.index)
+    present = terms.present(index.passage_terms(hit.index))
     matched = [tok for tok in known if tok in present]
     if len(matched) < min(2, len(distinct)):
         return 0.0
@@ -276,8 +276,9 @@ class _Scored:
 
 
 def _score_sentences(
-    hit: Hit, weights: dict[str, float], total: float, expected: list[re.Pattern[str]],
-    question: str, cfg: AnswerConfig, pairs: list[tuple[str, str, float]],
+    hit: Hit, terms: QueryTerms, weights: dict[str, float], total: float,
+    expected: list[re.Pattern[str]], question: str, cfg: AnswerConfig,
+    pairs: list[tuple[str, str, float]],
 ) -> tuple[tuple[int, int], float]:
     text = hit.passage.text
     best = (0, len(text))
@@ -285,7 +286,7 @@ def _score_sentences(
     asked = set(fold(question).split())
     for start, end in split_sentences(text):
         sentence = text[start:end]
-        score = _share(weights, _sentence_positions(sentence), total)
+        score = _share(weights, terms.present(_sentence_positions(sentence)), total)
         if pairs and cfg.proximity_weight:
             near = proximity(sentence, pairs, cfg.proximity_window)
             score += cfg.proximity_weight * near / total
@@ -416,9 +417,9 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(
-            hit, weights, total, expected, question, cfg, pairs
+            hit, terms, weights, total, expected, question, cfg, pairs
         )
-        held = _share(weights, index.passage_terms(hit.index), total)
+        held = _share(weights, terms.present(index.passage_terms(hit.index)), total)
         rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
         scored.append(_Scored(hit, sentence, coverage, rank_score))
     # Rounded so that float noise between engines never reorders equal passages.

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from retrieval.analyze import tokenize
-from retrieval.asker import understand
+from retrieval.acronyms import DEFINITION_PASSAGES, Group, acronym_groups, defined_in
+from retrieval.analyze import tokenize, words
+from retrieval.asker import ABBREVIATIONS, understand
 from retrieval.build import build_folder, release_free_memory
 from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import (
@@ -61,6 +63,19 @@ class QueryTerms:
     # Question words the documents have nowhere (see `retrieval.asker`).
     missing: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
+    # Acronyms and spelled-out forms asked, with the other form (`retrieval.acronyms`).
+    groups: list[Group] = field(default_factory=list)
+
+    def present(self, found: Container[str]) -> Container[str]:
+        """The question tokens a text with tokens `found` holds, counting a token of a group
+        as held where the text has one of the group's other forms in full."""
+        if not self.groups:
+            return found
+        held = {tok for tok in self.tokens if tok in found}
+        for group in self.groups:
+            if any(all(t in found for t in other) for other in group.others):
+                held.update(group.own)
+        return held
 
 
 def passage_tokens(passage: Passage) -> list[str]:
@@ -167,6 +182,7 @@ class Index:
         self.boost: FloatArray = np.where(self.passages.reference, REFERENCE_WEIGHT, 1.0)
         self.files = self.passages.present_files()
         self._terms_cache: dict[int, frozenset[str]] = {}
+        self._definitions: dict[str, str | None] = {}
 
     @classmethod
     def build_folder(
@@ -231,20 +247,96 @@ class Index:
             else:
                 known.append(t)
                 idf.append(float(self.idf[t]))
+        asked = set(tokens)
+        groups = [
+            g
+            for g in acronym_groups(words(question), vocab.__contains__, ABBREVIATIONS,
+                                    self._defined)
+            if asked.issuperset(g.own)
+        ]
         return QueryTerms(
             tokens, known, idf, unknown, known + other, understood.missing,
-            understood.corrections,
+            understood.corrections, groups,
         )
 
+    def _defined(self, acronym: str, token: str) -> str | None:
+        """What the passages holding an acronym define it as ("Service Level Objective
+        (SLO)"), read from the first DEFINITION_PASSAGES of them; remembered."""
+        if acronym not in self._definitions:
+            t = self.postings.vocab[token]
+            lo = int(self.postings.indptr[t])
+            hi = min(int(self.postings.indptr[t + 1]), lo + DEFINITION_PASSAGES)
+            texts = (self.passages[int(i)].text for i in self.postings.docs[lo:hi])
+            self._definitions[acronym] = defined_in(acronym, texts)
+        return self._definitions[acronym]
+
+    def _scoring_ids(self, tokens: Sequence[str]) -> list[int]:
+        """Term ids of tokens in the text and in the other fields."""
+        vocab = self.postings.vocab
+        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
+        return [t for tok in tokens for p in prefixes if (t := vocab.get(p + tok)) is not None]
+
+    def _holding_all(self, tokens: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which passages hold every one of the tokens in their text."""
+        p = self.postings
+        held = np.ones(p.n_docs, dtype=bool)
+        for tok in tokens:
+            t = p.vocab[tok]
+            mark = np.zeros(p.n_docs, dtype=bool)
+            mark[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
+            held &= mark
+        return held
+
+    def _group_scores(self, terms: QueryTerms) -> FloatArray:
+        """Every passage's score for a question with groups: the ungrouped tokens' BM25 sum
+        plus, for each group, its best form's, so a passage with both forms is not credited
+        twice. Another form counts only where the passage holds all of its tokens, and
+        weighs as the asked form would with the same counts: each of its tokens' scores
+        carries the asked tokens' mean idf instead of its own, and is shared out over its
+        tokens ("chief executive officer" for "CEO" weighs as one word, and as CEO does)."""
+        grouped = {tok for g in terms.groups for tok in g.own}
+        alone = [t for t in dict.fromkeys(terms.tokens) if t not in grouped]
+        total = self.engine.scores(self._scoring_ids(alone))
+        vocab = self.postings.vocab
+        for group in terms.groups:
+            best = self.engine.scores(self._scoring_ids(group.own))
+            asked_idf = float(np.mean([self.idf[vocab[t]] for t in group.own]))
+            for other in group.others:
+                found = np.zeros(self.postings.n_docs, dtype=np.float64)
+                for tok in other:
+                    scale = asked_idf / float(self.idf[vocab[tok]]) if self.idf[vocab[tok]] else 0.0
+                    found += self.engine.scores(self._scoring_ids([tok])) * scale
+                found *= len(group.own) / len(other)
+                np.maximum(best, np.where(self._holding_all(other), found, 0.0), out=best)
+            total += best
+        out: FloatArray = total * self.boost
+        return out
+
     def scores(self, terms: QueryTerms) -> FloatArray:
+        if terms.groups:
+            return self._group_scores(terms)
         out: FloatArray = self.engine.scores(terms.scoring) * self.boost
         return out
+
+    def matching_ids(self, terms: QueryTerms) -> list[int]:
+        """The term ids a passage must hold one of to match: the question's, and those of
+        its groups' other forms."""
+        others = [t for g in terms.groups for other in g.others for t in other]
+        return terms.scoring + self._scoring_ids(others)
 
     def search(self, question: str | QueryTerms, k: int = 10) -> list[Hit]:
         terms = self.terms(question) if isinstance(question, str) else question
         ids = terms.scoring
         if not ids:
             return []
+        if terms.groups:  # rare: whole score arrays, as the best form differs by passage
+            candidates = self.sparse.holders_of(self.matching_ids(terms))
+            scores = self.scores(terms)[candidates]
+            best = top_k(scores, k)
+            return [
+                Hit(self.passages[int(i)], float(s), int(i))
+                for i, s in zip(candidates[best].tolist(), scores[best].tolist(), strict=True)
+            ]
         # BM25+ credits every passage a little for each query term; only real matches count,
         # so only they are boosted and ranked (ties still go to the lower index).
         if isinstance(self.engine, SparseEngine):

@@ -195,7 +195,7 @@ def dense_search(index: Index, question: str, k: int = 10) -> list[Hit]:
     scores: FloatArray = index.scores(terms)
     matched = np.zeros(len(scores), dtype=bool)
     p = index.postings
-    for t in terms.scoring:
+    for t in index.matching_ids(terms):
         matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
     ranked = top_k(np.where(matched, scores, -np.inf), k)
     return [Hit(index.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]

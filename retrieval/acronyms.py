@@ -1,0 +1,170 @@
+"""Acronyms and their spelled-out forms as alternatives of each other: from the generic table
+in `retrieval.asker` and from definitions the documents write themselves ("Service Level
+Objective (SLO)", "SLO (service level objective)").
+
+A question that says "SLO" should also find the passage that says "service level objective",
+and the other way round. Both forms are then one group of alternatives: a passage is credited
+for the group by its best form (see `Index.search`), so a passage holding both forms is not
+counted twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from retrieval.analyze import DROPPED, index_tokens, tokenize
+
+# Acronyms are this many letters long.
+MIN_LETTERS = 2
+MAX_LETTERS = 6
+# Small words a spelled-out form holds without a letter in the acronym ("Bureau of Labor
+# Statistics (BLS)").
+_UNLETTERED = frozenset({"of", "and", "for", "the", "to", "in", "on", "a", "an", "&", "with"})
+# At most this many passages holding the acronym are read for its definition.
+DEFINITION_PASSAGES = 64
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*|&")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Question tokens (`own`, as asked) and the token runs that mean the same (`others`)."""
+
+    own: tuple[str, ...]
+    others: tuple[tuple[str, ...], ...]
+
+
+def _parts(text: str) -> list[str]:
+    """Words, a hyphenated word as its parts ("Write-Ahead Log" is three)."""
+    return _WORD.findall(text.replace("-", " "))
+
+
+@lru_cache(maxsize=256)
+def _definition_patterns(acronym: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    escaped = re.escape(acronym)
+    return (
+        # Spelled out, then the acronym in brackets.
+        re.compile(rf"([A-Za-z][\w' &-]{{0,80}}?)\s*\(\s*{escaped}s?\s*\)", re.IGNORECASE),
+        # The acronym, then what it stands for in brackets.
+        re.compile(rf"\b{escaped}s?\s*\(([A-Za-z][\w' &-]{{0,80}})\)", re.IGNORECASE),
+    )
+
+
+def _long_form(acronym: str, words: list[str]) -> list[str] | None:
+    """The shortest tail of `words` that `acronym` abbreviates: its letters found right to
+    left, the first at the start of a word (Schwartz and Hearst's rule, so "Time Series
+    Database" is TSDB), and every word's initial among its letters in order."""
+    text = " ".join(words)
+    at = len(text) - 1
+    for n, letter in enumerate(reversed(acronym)):
+        first = n == len(acronym) - 1
+        while at >= 0 and (
+            text[at].lower() != letter or (first and at > 0 and text[at - 1] != " ")
+        ):
+            at -= 1
+        if at < 0:
+            return None
+        at -= 1
+    tail = text[at + 1 :].split()
+    if len(tail) < 2:  # one word is a word, not a phrase abbreviated
+        return None
+    initials = iter(acronym)
+    lettered = [w[0].lower() for w in tail if w.lower() not in _UNLETTERED]
+    if not all(letter in initials for letter in lettered):  # a subsequence, in order
+        return None
+    return tail
+
+
+def expansion_in(acronym: str, text: str) -> str | None:
+    """What `text` defines `acronym` (case-folded letters) as, or None."""
+    before, after = _definition_patterns(acronym)
+    for m in before.finditer(text):
+        words = _parts(m.group(1))[-(len(acronym) + 2) :]
+        found = _long_form(acronym, words)
+        if found:
+            return " ".join(found)
+    for m in after.finditer(text):
+        words = _parts(m.group(1))
+        if words and _long_form(acronym, words) == words:
+            return " ".join(words)
+    return None
+
+
+def defined_in(acronym: str, texts: Iterable[str]) -> str | None:
+    """The first definition of `acronym` in `texts`."""
+    for text in texts:
+        found = expansion_in(acronym, text)
+        if found is not None:
+            return found
+    return None
+
+
+def acronym_groups(
+    raw: list[str],
+    known: Callable[[str], bool],
+    table: dict[str, str],
+    defined: Callable[[str, str], str | None],
+) -> list[Group]:
+    """Groups for the question's acronyms and spelled-out phrases whose other form the
+    corpus also has. `raw`: the question's case-folded words; `known`: whether the corpus
+    has an index token; `table`: generic abbreviations, both ways; `defined`: what the
+    corpus defines an acronym (word, index token) as, if anything."""
+    tokens = index_tokens(raw)
+    groups: list[Group] = []
+    claimed: set[int] = set()  # question word positions already in a group
+
+    def other_form(words: str | None) -> tuple[str, ...] | None:
+        toks = tokenize(words) if words else []
+        return tuple(toks) if toks and all(map(known, toks)) else None
+
+    # An acronym or abbreviation asked: its spelled-out form is the alternative.
+    for i, (word, token) in enumerate(zip(raw, tokens, strict=True)):
+        if token == DROPPED or not known(token) or not word.isalpha():
+            continue
+        spelled = table.get(word)
+        if spelled is None and MIN_LETTERS <= len(word) <= MAX_LETTERS:
+            spelled = defined(word, token)
+        found = other_form(spelled)
+        if found and found != (token,) and Group((token,), (found,)) not in groups:
+            groups.append(Group((token,), (found,)))
+            claimed.add(i)
+    # A spelled-out phrase asked whose short form the corpus has: the short form is its
+    # alternative ("service level objective" and "SLO").
+    for start in range(len(raw)):
+        for short, phrase in _short_forms(raw, start, table):
+            end = start + len(phrase)
+            short_token = index_tokens([short])[0]
+            if claimed.intersection(range(start, end)) or short_token == DROPPED:
+                continue
+            if not known(short_token):
+                continue
+            spelled = table.get(short) or defined(short, short_token)
+            own = tuple(t for t in tokens[start:end] if t != DROPPED)
+            if own and other_form(spelled) == own:
+                groups.append(Group(own, ((short_token,),)))
+                claimed.update(range(start, end))
+    return groups
+
+
+def _short_forms(
+    raw: list[str], start: int, table: dict[str, str]
+) -> Iterable[tuple[str, list[str]]]:
+    """(short form, the question words it stands for) for phrases starting at `start`:
+    the table's expansions, then initials of 2 to MAX_LETTERS words."""
+    for short, expansion in table.items():
+        words = expansion.split()
+        if raw[start : start + len(words)] == words:
+            yield short, words
+    if raw[start] in _UNLETTERED:
+        return
+    for size in range(MAX_LETTERS, MIN_LETTERS - 1, -1):
+        words = raw[start : start + size]
+        if len(words) < size or not all(w.isalpha() for w in words):
+            continue
+        if words[-1] in _UNLETTERED:
+            continue
+        initials = "".join(w[0] for w in words if w not in _UNLETTERED)
+        if MIN_LETTERS <= len(initials) <= MAX_LETTERS:
+            yield initials, words

@@ -1,0 +1,90 @@
+"""Acronyms and spelled-out forms as one group of alternatives: found both ways, defined by
+the corpus or the generic table, and never credited twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.acronyms import expansion_in
+from retrieval.answer import answer
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+
+
+@pytest.mark.parametrize(
+    ("acronym", "text", "expected"),
+    [
+        ("slo", "Each Service Level Objective (SLO) has a target.", "Service Level Objective"),
+        ("slo", "An SLO (service level objective) has a target.", "service level objective"),
+        ("wal", "Samples go to the write-ahead log (WAL) first.", "write ahead log"),
+        ("bls", "Per the Bureau of Labor Statistics (BLS):", "Bureau of Labor Statistics"),
+        ("tsdb", "Prometheus has a Time Series Database (TSDB) inside.", "Time Series Database"),
+        ("ok", "Run it again (ok) to finish.", None),
+        ("dog", "The big red dog (dog) barks.", None),  # one word is no phrase
+        ("api", "See the reference docs (API).", None),
+    ],
+)
+def test_definitions_are_read_in_both_orders(acronym: str, text: str, expected: str) -> None:
+    assert expansion_in(acronym, text) == expected
+
+
+@pytest.fixture
+def slo_docs(tmp_path: Path) -> Path:
+    (tmp_path / "slo.md").write_text(
+        "# Reliability\n\n"
+        "Every Service Level Objective (SLO) belongs to exactly one owning team here.\n\n"
+        "A service level objective is measured over a rolling window of thirty days.\n\n"
+        "The SLO is checked daily by the whole team on call.\n\n"
+        "The SLO service level objective checked hourly.\n\n"
+        "Error budgets burn down when requests fail.\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_an_acronym_asked_finds_the_spelled_out_passage(slo_docs: Path) -> None:
+    index = Index.build_folder(slo_docs, RankingConfig())
+    a = answer(index, "over what window is an SLO measured?")
+    assert a.answered
+    assert a.passages[0].quote.startswith("A service level objective is measured")
+
+
+def test_a_spelled_out_phrase_asked_finds_the_acronym_passage(slo_docs: Path) -> None:
+    index = Index.build_folder(slo_docs, RankingConfig())
+    terms = index.terms("how often is the service level objective checked daily")
+    assert [(g.own, g.others) for g in terms.groups] == [
+        (("servic", "level", "object"), (("slo",),))
+    ]
+    found = [h.passage.text for h in index.search(terms, 3)]
+    assert "The SLO is checked daily by the whole team on call." in found
+
+
+def test_a_passage_with_both_forms_is_not_credited_twice(slo_docs: Path) -> None:
+    index = Index.build_folder(slo_docs, RankingConfig())
+    terms = index.terms("slo")
+    scores = index.scores(terms)
+    by_text = {index.passages[i].text: float(scores[i]) for i in range(len(index.passages))}
+    acronym_only = by_text["The SLO is checked daily by the whole team on call."]
+    both = by_text["The SLO service level objective checked hourly."]
+    spelled_only = by_text[
+        "A service level objective is measured over a rolling window of thirty days."
+    ]
+    # Same length and counts in the text: holding the other form as well adds nothing.
+    assert both == pytest.approx(acronym_only)
+    # The spelled-out form alone counts, as the acronym would.
+    assert 0 < spelled_only <= acronym_only
+
+
+def test_the_generic_table_links_forms_the_corpus_has_both_of(tmp_path: Path) -> None:
+    (tmp_path / "people.md").write_text(
+        "# People\n\nThe chief executive officer is Dana Reyes, since March.\n\n"
+        "The CEO signs every contract above one million.\n\n"
+        "Lunch is served at noon in the canteen.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    a = answer(index, "who is the ceo?")
+    assert a.answered
+    assert "Dana Reyes" in a.passages[0].marked
