@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from retrieval.analyze import DROPPED, fold, index_tokens, tokenize, words
+from symspellpy.editdistance import DistanceAlgorithm, EditDistance
+
+from retrieval.analyze import DROPPED, STOPWORDS, fold, index_tokens, tokenize, words
 
 # Typos are fixed only in words at least this long: shorter ones have too many neighbours
 # ("asm" is one edit from "ask", "arm", "as").
 MIN_TYPO_LETTERS = 4
 # A reading that is no English word must occur in at least this many passages.
 MIN_UNCOMMON_DF = 3
+# Words this long may hold two slips ("recieevr"); shorter ones are two edits from too much.
+TWO_EDIT_LETTERS = 7
+FAR_EDITS = 2
+# Two-edit neighbours are looked for among English words sharing this many first letters
+# (slips rarely hit the start of a word, and it keeps the scan to a few hundred words).
+SHARED_PREFIX = 2
 
 # A generic table of abbreviations and what they stand for, matched both ways: used only when
 # the question's form is missing from the corpus and the other form is there. No entry may
@@ -142,13 +150,16 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.extend(found)
             corrections[word] = expansion
             continue
-        fixed = _fix_typo(word, vocab, df, common)
+        fixed = _fix_typo(word, vocab, df, common) or _fix_far_typo(word, vocab, common)
         if fixed is not None:
             out.append(fixed[1])
             corrections[word] = fixed[0]
             continue
         out.append(token)
-        if word.isalpha() and word not in common and len(word) >= 3 and word not in missing:
+        if (
+            word.isalpha() and word not in common and len(word) >= 3 and word not in missing
+            and not _misspells_english(word, common)
+        ):
             missing.append(word)
     if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite
         return Understood(out, missing, corrections)
@@ -162,6 +173,69 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
                 out = [t for t in out if t not in toks] + abbr
                 corrections[expansion] = abbreviation
     return Understood(out, missing, corrections)
+
+
+def _misspells_english(word: str, common: frozenset[str]) -> bool:
+    """Whether a word is one edit from an English word ("wehre", "exaclly"), or two from
+    one for a long word: then it is a slip of the keyboard, not a topic the documents
+    lack, even when the documents do not have the word meant either (or it is a stopword,
+    which they never have)."""
+    if len(word) < MIN_TYPO_LETTERS:
+        return False
+    # A short word has English neighbours by chance ("json" and "son"): there only the
+    # question's own little words count ("waht", "wehn").
+    english = common if len(word) > MIN_TYPO_LETTERS else frozenset()
+    if any(e in english or e in STOPWORDS for e in _edits(word)):
+        return True
+    return bool(_far_neighbours(word))
+
+
+@lru_cache(maxsize=1)
+def _by_prefix() -> dict[tuple[str, int], list[str]]:
+    """The English words by (first letters, length), for the two-edit scan."""
+    out: dict[tuple[str, int], list[str]] = {}
+    for w in common_words():
+        out.setdefault((w[:SHARED_PREFIX], len(w)), []).append(w)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _far_neighbours(word: str) -> tuple[str, ...]:
+    """English words two edits (optimal string alignment) from a long word."""
+    if len(word) < TWO_EDIT_LETTERS:
+        return ()
+    buckets = _by_prefix()
+    distance = _osa().compare
+    return tuple(
+        w
+        for size in range(len(word) - FAR_EDITS, len(word) + FAR_EDITS + 1)
+        for w in buckets.get((word[:SHARED_PREFIX], size), ())
+        if 0 <= distance(word, w, FAR_EDITS) <= FAR_EDITS
+    )
+
+
+@lru_cache(maxsize=1)
+def _osa() -> EditDistance:
+    return EditDistance(DistanceAlgorithm.DAMERAU_OSA)
+
+
+def _fix_far_typo(
+    word: str, vocab: Mapping[str, int], common: frozenset[str]
+) -> tuple[str, str] | None:
+    """The one reading of a long uncommon word, two edits from an English word the corpus
+    has ("recieevr" for "receiver"); None when there is none, or several."""
+    if word in common or not word.isalpha():
+        return None
+    found = _far_neighbours(word)
+    readings = {
+        token: w
+        for w, token in zip(found, index_tokens(list(found)), strict=True)
+        if token != DROPPED and token in vocab
+    }
+    if len(readings) != 1:
+        return None
+    token, w = readings.popitem()
+    return w, token
 
 
 def _fix_typo(

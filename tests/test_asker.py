@@ -130,3 +130,23 @@ def test_a_spelled_out_phrase_counts_only_as_whole_words(tmp_path: Path) -> None
     index = build(tmp_path, "Our SSL setup is old.", "Other text here.")
     # "mtls" holds the letters of "tls", the expansion of "ssl", but is not that word.
     assert index.terms("how does mtls work").corrections == {}
+
+
+def test_a_slip_on_an_english_word_is_not_a_missing_topic(index: Index) -> None:
+    # "wehre" is "where" (a stopword) and "exaclly" is "exactly" (not in the documents):
+    # neither is a topic the documents lack, so no "don't mention" reply.
+    for question in ("wehre did the chief executive officer resign",
+                     "what exaclly did the chief executive officer do"):
+        a = answer(index, question)
+        assert not a.missing, question
+        assert a.answered and "resigned" in a.passages[0].text
+    # A short word is no slip by chance ("json" is one edit from "son").
+    assert index.terms("json receivers").missing == ["json"]
+
+
+def test_a_long_word_with_two_slips_is_read_when_one_reading_fits(index: Index) -> None:
+    terms = index.terms("what do recieevrs get")
+    assert terms.corrections == {"recieevrs": "receivers"}
+    assert answer(index, "what do recieevrs get").passages[0].text.startswith("Receivers")
+    # Two edits from several English words the corpus has, or from none: left as typed.
+    assert index.terms("webassembli targets").missing == ["webassembli"]
