@@ -1,6 +1,6 @@
-"""Acronyms and their spelled-out forms as alternatives of each other: from the generic table
-in `retrieval.asker` and from definitions the documents write themselves ("Service Level
-Objective (SLO)", "SLO (service level objective)").
+"""Acronyms and their spelled-out forms as alternatives of each other: from the generic
+table (`retrieval.asker.ABBREVIATIONS`) and from definitions the documents write themselves
+("Service Level Objective (SLO)", "SLO (service level objective)").
 
 A question that says "SLO" should also find the passage that says "service level objective",
 and the other way round. Both forms are then one group of alternatives: a passage is credited
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from retrieval.analyze import DROPPED, index_tokens, tokenize
+from retrieval.asker import ABBREVIATIONS
 
 # Acronyms are this many letters long.
 MIN_LETTERS = 2
@@ -42,9 +43,13 @@ def _parts(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _definition_patterns(acronym: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _definition_patterns(
+    acronym: str,
+) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     escaped = re.escape(acronym)
     return (
+        # A quick test: the acronym in brackets, or before one (most texts have neither).
+        re.compile(rf"\(\s*{escaped}s?\s*\)|\b{escaped}s?\s*\(", re.IGNORECASE),
         # Spelled out, then the acronym in brackets.
         re.compile(rf"([A-Za-z][\w' &-]{{0,80}}?)\s*\(\s*{escaped}s?\s*\)", re.IGNORECASE),
         # The acronym, then what it stands for in brackets.
@@ -79,7 +84,11 @@ def _long_form(acronym: str, words: list[str]) -> list[str] | None:
 
 def expansion_in(acronym: str, text: str) -> str | None:
     """What `text` defines `acronym` (case-folded letters) as, or None."""
-    before, after = _definition_patterns(acronym)
+    if "(" not in text:
+        return None
+    quick, before, after = _definition_patterns(acronym)
+    if quick.search(text) is None:
+        return None
     for m in before.finditer(text):
         words = _parts(m.group(1))[-(len(acronym) + 2) :]
         found = _long_form(acronym, words)
@@ -104,13 +113,16 @@ def defined_in(acronym: str, texts: Iterable[str]) -> str | None:
 def acronym_groups(
     raw: list[str],
     known: Callable[[str], bool],
-    table: dict[str, str],
     defined: Callable[[str, str], str | None],
+    plain: Callable[[str], bool],
 ) -> list[Group]:
     """Groups for the question's acronyms and spelled-out phrases whose other form the
-    corpus also has. `raw`: the question's case-folded words; `known`: whether the corpus
-    has an index token; `table`: generic abbreviations, both ways; `defined`: what the
-    corpus defines an acronym (word, index token) as, if anything."""
+    corpus also has (the generic table's abbreviations count both ways).
+    `raw`: the question's case-folded words; `known`: whether the corpus
+    has an index token; `defined`: what the
+    corpus defines an acronym (word, index token) as, if anything; `plain`: whether a word
+    is an ordinary word as asked (an English word not typed in capitals), whose definition
+    is not looked for."""
     tokens = index_tokens(raw)
     groups: list[Group] = []
     claimed: set[int] = set()  # question word positions already in a group
@@ -123,8 +135,8 @@ def acronym_groups(
     for i, (word, token) in enumerate(zip(raw, tokens, strict=True)):
         if token == DROPPED or not known(token) or not word.isalpha():
             continue
-        spelled = table.get(word)
-        if spelled is None and MIN_LETTERS <= len(word) <= MAX_LETTERS:
+        spelled = ABBREVIATIONS.get(word)
+        if spelled is None and MIN_LETTERS <= len(word) <= MAX_LETTERS and not plain(word):
             spelled = defined(word, token)
         found = other_form(spelled)
         if found and found != (token,) and Group((token,), (found,)) not in groups:
@@ -132,15 +144,18 @@ def acronym_groups(
             claimed.add(i)
     # A spelled-out phrase asked whose short form the corpus has: the short form is its
     # alternative ("service level objective" and "SLO").
+    by_first_word = _expansions_by_first_word()
     for start in range(len(raw)):
-        for short, phrase in _short_forms(raw, start, table):
+        for short, phrase in _short_forms(raw, start, by_first_word):
             end = start + len(phrase)
-            short_token = index_tokens([short])[0]
-            if claimed.intersection(range(start, end)) or short_token == DROPPED:
+            if claimed.intersection(range(start, end)):
                 continue
+            # Acronyms are indexed as typed; an abbreviation of the table may be stemmed.
+            in_table = short in ABBREVIATIONS
+            short_token = index_tokens([short])[0] if in_table else short
             if not known(short_token):
                 continue
-            spelled = table.get(short) or defined(short, short_token)
+            spelled = ABBREVIATIONS.get(short) or defined(short, short_token)
             own = tuple(t for t in tokens[start:end] if t != DROPPED)
             if own and other_form(spelled) == own:
                 groups.append(Group(own, ((short_token,),)))
@@ -149,12 +164,11 @@ def acronym_groups(
 
 
 def _short_forms(
-    raw: list[str], start: int, table: dict[str, str]
+    raw: list[str], start: int, by_first_word: dict[str, list[tuple[str, list[str]]]]
 ) -> Iterable[tuple[str, list[str]]]:
     """(short form, the question words it stands for) for phrases starting at `start`:
     the table's expansions, then initials of 2 to MAX_LETTERS words."""
-    for short, expansion in table.items():
-        words = expansion.split()
+    for short, words in by_first_word.get(raw[start], ()):
         if raw[start : start + len(words)] == words:
             yield short, words
     if raw[start] in _UNLETTERED:
@@ -168,3 +182,12 @@ def _short_forms(
         initials = "".join(w[0] for w in words if w not in _UNLETTERED)
         if MIN_LETTERS <= len(initials) <= MAX_LETTERS:
             yield initials, words
+
+
+@lru_cache(maxsize=1)
+def _expansions_by_first_word() -> dict[str, list[tuple[str, list[str]]]]:
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for short, expansion in ABBREVIATIONS.items():
+        words = expansion.split()
+        out.setdefault(words[0], []).append((short, words))
+    return out

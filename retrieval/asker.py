@@ -118,6 +118,15 @@ class Understood:
     corrections: dict[str, str] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=1)
+def _spelled_out() -> list[tuple[str, str, re.Pattern[str]]]:
+    """Each abbreviation, its spelled-out form and a pattern finding that form."""
+    return [
+        (abbreviation, expansion, re.compile(rf"\b{re.escape(expansion)}\b"))
+        for abbreviation, expansion in ABBREVIATIONS.items()
+    ]
+
+
 def _known_phrase(text: str, known: Callable[[str], bool]) -> list[str] | None:
     toks = tokenize(text)
     return toks if toks and all(map(known, toks)) else None
@@ -165,8 +174,8 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
         return Understood(out, missing, corrections)
     # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
     folded = fold(question)
-    for abbreviation, expansion in ABBREVIATIONS.items():
-        if re.search(rf"\b{re.escape(expansion)}\b", folded) and abbreviation not in corrections:
+    for abbreviation, expansion, pattern in _spelled_out():
+        if abbreviation not in corrections and pattern.search(folded):
             toks = tokenize(expansion)
             abbr = tokenize(abbreviation)
             if abbr and known(abbr[0]) and not all(map(known, toks)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import numpy.typing as npt
 
 from retrieval.acronyms import DEFINITION_PASSAGES, Group, acronym_groups, defined_in
 from retrieval.analyze import tokenize, words
-from retrieval.asker import ABBREVIATIONS, understand
+from retrieval.asker import common_words, understand
 from retrieval.build import build_folder, release_free_memory
 from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import (
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 REFERENCE_WEIGHT = 0.5
 
 Progress = Callable[[int, int], None]
+# A word typed in capitals ("WAL", "SLOs") is asked as an acronym even if it is English.
+_CAPITALS = re.compile(r"\b[A-Z]{2,6}(?=s?\b)")
 # Postings per slice when computing contributions: bounds the float64 temporaries.
 WEIGHT_CHUNK = 1 << 20
 
@@ -248,10 +251,17 @@ class Index:
                 known.append(t)
                 idf.append(float(self.idf[t]))
         asked = set(tokens)
+        capitals = {w.casefold() for w in _CAPITALS.findall(question)}
+        common = common_words()
+
+        def plain(word: str) -> bool:
+            return word in common and word not in capitals
+
         groups = [
             g
-            for g in acronym_groups(words(question), vocab.__contains__, ABBREVIATIONS,
-                                    self._defined)
+            for g in acronym_groups(
+                words(question), vocab.__contains__, self._defined, plain
+            )
             if asked.issuperset(g.own)
         ]
         return QueryTerms(
