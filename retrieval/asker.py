@@ -25,12 +25,14 @@ from retrieval.analyze import DROPPED, STOPWORDS, fold, index_tokens, tokenize, 
 MIN_TYPO_LETTERS = 4
 # A reading that is no English word must occur in at least this many passages.
 MIN_UNCOMMON_DF = 3
+# A word this long with one rare reading in the corpus is read as it.
+RARE_READING_LETTERS = 5
 # Words this long may hold two slips ("recieevr"); shorter ones are two edits from too much.
 TWO_EDIT_LETTERS = 7
 FAR_EDITS = 2
 # Two-edit neighbours are looked for among English words sharing this many first letters
-# (slips rarely hit the start of a word, and it keeps the scan to a few hundred words).
-SHARED_PREFIX = 2
+# (slips rarely hit the first letter, and it keeps the scan to about a thousand words).
+SHARED_PREFIX = 1
 
 # A generic table of abbreviations and what they stand for, matched both ways: used only when
 # the question's form is missing from the corpus and the other form is there. No entry may
@@ -164,6 +166,8 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.append(fixed[1])
             corrections[word] = fixed[0]
             continue
+        if len(word) >= MIN_TYPO_LETTERS and not _edits(word).isdisjoint(STOPWORDS):
+            continue  # "whch", "wehre": a little word slipped on; it would be dropped
         out.append(token)
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
@@ -233,8 +237,8 @@ def _fix_far_typo(
 ) -> tuple[str, str] | None:
     """The one reading of a long uncommon word, two edits from an English word the corpus
     has ("recieevr" for "receiver"); None when there is none, or several."""
-    if word in common or not word.isalpha():
-        return None
+    if word in common or not word.isalpha() or any(e in common for e in _edits(word)):
+        return None  # one slip on an English word the corpus lacks, not two on another
     found = _far_neighbours(word)
     readings = {
         token: w
@@ -256,6 +260,7 @@ def _fix_typo(
         return None
     candidates = sorted(e for e in _edits(word) if e in common or len(e) >= MIN_TYPO_LETTERS)
     best: tuple[tuple[bool, int], str, str] | None = None
+    rare: dict[str, str] = {}  # readings that are no English word and are rare in the corpus
     for edit, token in zip(candidates, index_tokens(candidates), strict=True):
         t = vocab.get(token)
         if t is None or token == DROPPED:
@@ -264,8 +269,15 @@ def _fix_typo(
         # An English word first, then the corpus's more frequent reading; a rare string
         # that is no English word ("sende" for "serde") is more likely another word.
         if edit not in common and count < MIN_UNCOMMON_DF:
+            if len(edit) > len(rare.get(token, "")):  # the fuller form: "droege", not "droeg"
+                rare[token] = edit
             continue
         score = (edit in common, count)
         if best is None or score > best[0]:
             best = (score, edit, token)
+    if best is None and len(rare) == 1 and len(word) >= RARE_READING_LETTERS:
+        # The only reading, of a longer word: a name the asker slipped on ("droee" for
+        # "Droege", "combniator" for "Combinator") rather than something else.
+        token, edit = rare.popitem()
+        return edit, token
     return None if best is None else (best[1], best[2])

@@ -150,3 +150,20 @@ def test_a_long_word_with_two_slips_is_read_when_one_reading_fits(index: Index) 
     assert answer(index, "what do recieevrs get").passages[0].text.startswith("Receivers")
     # Two edits from several English words the corpus has, or from none: left as typed.
     assert index.terms("webassembli targets").missing == ["webassembli"]
+
+
+def test_the_one_rare_reading_of_a_longer_word_is_taken(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Jason Droege became chief strategy officer in September.",
+        "The board met on Tuesday to approve the budget.",
+    )
+    # "droege" is in one passage and no English word: the only reading of "droee".
+    terms = index.terms("what did droee become")
+    assert terms.corrections == {"droee": "droege"}
+    assert answer(index, "what did droee become").passages[0].text.startswith("Jason Droege")
+
+
+def test_a_slip_on_a_stopword_is_dropped(index: Index) -> None:
+    # "whch" is "which": not a word to search for, and not one the documents lack.
+    assert index.terms("whch channel sender").tokens == index.terms("which channel sender").tokens
