@@ -25,7 +25,9 @@ MAX_LETTERS = 6
 # Statistics (BLS)").
 _UNLETTERED = frozenset({"of", "and", "for", "the", "to", "in", "on", "a", "an", "&", "with"})
 # At most this many passages holding the acronym are read for its definition.
-DEFINITION_PASSAGES = 64
+DEFINITION_PASSAGES = 32
+# A spelled-out form is looked for in this many characters before the bracket.
+LOOK_BACK_CHARS = 120
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*|&")
 
 
@@ -42,18 +44,14 @@ def _parts(text: str) -> list[str]:
     return _WORD.findall(text.replace("-", " "))
 
 
-@lru_cache(maxsize=256)
-def _definition_patterns(
-    acronym: str,
-) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    escaped = re.escape(acronym)
+@lru_cache(maxsize=4096)
+def _definition_patterns(capitals: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    escaped = re.escape(capitals)
     return (
-        # A quick test: the acronym in brackets, or before one (most texts have neither).
-        re.compile(rf"\(\s*{escaped}s?\s*\)|\b{escaped}s?\s*\(", re.IGNORECASE),
-        # Spelled out, then the acronym in brackets.
-        re.compile(rf"([A-Za-z][\w' &-]{{0,80}}?)\s*\(\s*{escaped}s?\s*\)", re.IGNORECASE),
-        # The acronym, then what it stands for in brackets.
-        re.compile(rf"\b{escaped}s?\s*\(([A-Za-z][\w' &-]{{0,80}})\)", re.IGNORECASE),
+        # The acronym in brackets, after what it stands for: "Service Level Objective (SLO)".
+        re.compile(rf"\(\s*{escaped}s?\s*\)"),
+        # The acronym, then what it stands for in brackets: "SLO (service level objective)".
+        re.compile(rf"\b{escaped}s?\s*\(([A-Za-z][\w' &-]{{0,80}})\)"),
     )
 
 
@@ -83,18 +81,18 @@ def _long_form(acronym: str, words: list[str]) -> list[str] | None:
 
 
 def expansion_in(acronym: str, text: str) -> str | None:
-    """What `text` defines `acronym` (case-folded letters) as, or None."""
-    if "(" not in text:
+    """What `text` defines `acronym` (case-folded letters) as, or None. A definition writes
+    the acronym in capitals, so a text without them is passed over at once."""
+    capitals = acronym.upper()
+    if capitals not in text:
         return None
-    quick, before, after = _definition_patterns(acronym)
-    if quick.search(text) is None:
-        return None
-    for m in before.finditer(text):
-        words = _parts(m.group(1))[-(len(acronym) + 2) :]
-        found = _long_form(acronym, words)
+    bracketed, spelled_after = _definition_patterns(capitals)
+    for m in bracketed.finditer(text):
+        before = _parts(text[max(0, m.start() - LOOK_BACK_CHARS) : m.start()])
+        found = _long_form(acronym, before[-(len(acronym) + len(_UNLETTERED)) :])
         if found:
             return " ".join(found)
-    for m in after.finditer(text):
+    for m in spelled_after.finditer(text):
         words = _parts(m.group(1))
         if words and _long_form(acronym, words) == words:
             return " ".join(words)

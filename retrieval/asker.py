@@ -221,7 +221,8 @@ def _far_neighbours(word: str) -> tuple[str, ...]:
     distance = _osa().compare
     return tuple(
         w
-        for size in range(len(word) - FAR_EDITS, len(word) + FAR_EDITS + 1)
+        # Two slips that both drop (or both add) a letter are rare: lengths within one.
+        for size in range(len(word) - 1, len(word) + 2)
         for w in buckets.get((word[:SHARED_PREFIX], size), ())
         if 0 <= distance(word, w, FAR_EDITS) <= FAR_EDITS
     )

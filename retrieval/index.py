@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from retrieval.acronyms import DEFINITION_PASSAGES, Group, acronym_groups, defined_in
 from retrieval.analyze import tokenize, words
@@ -21,6 +20,7 @@ from retrieval.corpus import Passage, corpus_files
 from retrieval.engines import (
     Engine,
     FloatArray,
+    IntArray,
     Postings,
     RankBM25Engine,
     RankingConfig,
@@ -286,62 +286,74 @@ class Index:
         prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
         return [t for tok in tokens for p in prefixes if (t := vocab.get(p + tok)) is not None]
 
-    def _holding_all(self, tokens: Sequence[str]) -> npt.NDArray[np.bool_]:
-        """Which passages hold every one of the tokens in their text."""
+    def _holding_all(self, tokens: Sequence[str]) -> IntArray:
+        """The passages holding every one of the tokens in their text, ascending."""
         p = self.postings
-        held = np.ones(p.n_docs, dtype=bool)
-        for tok in tokens:
-            t = p.vocab[tok]
-            mark = np.zeros(p.n_docs, dtype=bool)
-            mark[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
-            held &= mark
+        counts = np.zeros(p.n_docs, dtype=np.uint8)
+        for t in {p.vocab[tok] for tok in tokens}:
+            counts[p.docs[p.indptr[t] : p.indptr[t + 1]]] += 1
+        held: IntArray = np.flatnonzero(counts == len(set(tokens)))
         return held
 
-    def _group_scores(self, terms: QueryTerms) -> FloatArray:
-        """Every passage's score for a question with groups: the ungrouped tokens' BM25 sum
-        plus, for each group, its best form's, so a passage with both forms is not credited
-        twice. Another form counts only where the passage holds all of its tokens, and
-        weighs as the asked form would with the same counts: each of its tokens' scores
-        carries the asked tokens' mean idf instead of its own, and is shared out over its
-        tokens ("chief executive officer" for "CEO" weighs as one word, and as CEO does)."""
+    def _held_scores(self, ids: list[int]) -> FloatArray:
+        """Every passage's score for these term ids where it holds one of them, 0 elsewhere."""
+        out = np.zeros(self.postings.n_docs, dtype=np.float64)
+        if isinstance(self.engine, SparseEngine):
+            found, scores = self.engine.matched(ids)
+            out[found] = scores
+        else:  # rank-bm25 credits every passage; keep the holders'
+            found = self.sparse.holders_of(ids)
+            out[found] = self.engine.scores(ids)[found]
+        return out
+
+    def _group_scores(self, terms: QueryTerms) -> tuple[IntArray, FloatArray]:
+        """The passages a question with groups matches (ascending) and their boosted scores:
+        the ungrouped tokens' BM25 sum plus, for each group, its best form's, so a passage
+        with both forms is not credited twice. Another form counts only where the passage
+        holds all of its tokens, and weighs as the asked form would with the same counts:
+        each of its tokens' scores carries the asked tokens' mean idf instead of its own, and
+        is shared out over its tokens ("chief executive officer" for "CEO" weighs as one
+        word, and as CEO does)."""
         grouped = {tok for g in terms.groups for tok in g.own}
         alone = [t for t in dict.fromkeys(terms.tokens) if t not in grouped]
-        total = self.engine.scores(self._scoring_ids(alone))
+        total = self._held_scores(self._scoring_ids(alone))
+        matched = np.zeros(self.postings.n_docs, dtype=bool)
+        matched[self.sparse.holders_of(terms.scoring)] = True
         vocab = self.postings.vocab
         for group in terms.groups:
-            best = self.engine.scores(self._scoring_ids(group.own))
+            best = self._held_scores(self._scoring_ids(group.own))
             asked_idf = float(np.mean([self.idf[vocab[t]] for t in group.own]))
             for other in group.others:
-                found = np.zeros(self.postings.n_docs, dtype=np.float64)
+                held = self._holding_all(other)
+                matched[held] = True
+                found = np.zeros(len(held), dtype=np.float64)
                 for tok in other:
-                    scale = asked_idf / float(self.idf[vocab[tok]]) if self.idf[vocab[tok]] else 0.0
-                    found += self.engine.scores(self._scoring_ids([tok])) * scale
+                    own_idf = float(self.idf[vocab[tok]])
+                    scale = asked_idf / own_idf if own_idf else 0.0
+                    found += self._held_scores(self._scoring_ids([tok]))[held] * scale
                 found *= len(group.own) / len(other)
-                np.maximum(best, np.where(self._holding_all(other), found, 0.0), out=best)
+                best[held] = np.maximum(best[held], found)
             total += best
-        out: FloatArray = total * self.boost
-        return out
+        docs: IntArray = np.flatnonzero(matched)
+        scores: FloatArray = total[docs] * self.boost[docs]
+        return docs, scores
 
     def scores(self, terms: QueryTerms) -> FloatArray:
-        if terms.groups:
-            return self._group_scores(terms)
-        out: FloatArray = self.engine.scores(terms.scoring) * self.boost
+        if terms.groups:  # the matching passages' scores; 0 elsewhere
+            out = np.zeros(self.postings.n_docs, dtype=np.float64)
+            docs, scores = self._group_scores(terms)
+            out[docs] = scores
+            return out
+        out = self.engine.scores(terms.scoring) * self.boost
         return out
-
-    def matching_ids(self, terms: QueryTerms) -> list[int]:
-        """The term ids a passage must hold one of to match: the question's, and those of
-        its groups' other forms."""
-        others = [t for g in terms.groups for other in g.others for t in other]
-        return terms.scoring + self._scoring_ids(others)
 
     def search(self, question: str | QueryTerms, k: int = 10) -> list[Hit]:
         terms = self.terms(question) if isinstance(question, str) else question
         ids = terms.scoring
         if not ids:
             return []
-        if terms.groups:  # rare: whole score arrays, as the best form differs by passage
-            candidates = self.sparse.holders_of(self.matching_ids(terms))
-            scores = self.scores(terms)[candidates]
+        if terms.groups:  # rare: no impact pass, as the best form differs by passage
+            candidates, scores = self._group_scores(terms)
             best = top_k(scores, k)
             return [
                 Hit(self.passages[int(i)], float(s), int(i))

@@ -195,8 +195,17 @@ def dense_search(index: Index, question: str, k: int = 10) -> list[Hit]:
     scores: FloatArray = index.scores(terms)
     matched = np.zeros(len(scores), dtype=bool)
     p = index.postings
-    for t in index.matching_ids(terms):
+    for t in terms.scoring:
         matched[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
+    for group in terms.groups:  # or every token of another form of a group
+        for other in group.others:
+            holds = np.ones(len(scores), dtype=bool)
+            for tok in other:
+                t = p.vocab[tok]
+                mark = np.zeros(len(scores), dtype=bool)
+                mark[p.docs[p.indptr[t] : p.indptr[t + 1]]] = True
+                holds &= mark
+            matched |= holds
     ranked = top_k(np.where(matched, scores, -np.inf), k)
     return [Hit(index.passages[i], float(scores[i]), int(i)) for i in ranked if matched[i]]
 
@@ -332,3 +341,4 @@ def test_cycle_collection_is_restored_after_a_batch() -> None:
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
