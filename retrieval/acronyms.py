@@ -189,3 +189,18 @@ def _expansions_by_first_word() -> dict[str, list[tuple[str, list[str]]]]:
         words = expansion.split()
         out.setdefault(words[0], []).append((short, words))
     return out
+
+
+def compound_groups(raw: list[str], known: Callable[[str], bool]) -> list[Group]:
+    """Groups for two question words that the corpus writes as one ("push gateway" and
+    "Pushgateway", "time stamp" and "timestamp"): the joined word is their alternative."""
+    tokens = index_tokens(raw)
+    groups: list[Group] = []
+    for i in range(len(raw) - 1):
+        first, second = tokens[i], tokens[i + 1]
+        if DROPPED in (first, second) or not (raw[i].isalpha() and raw[i + 1].isalpha()):
+            continue
+        joined = index_tokens([raw[i] + raw[i + 1]])[0]
+        if joined != DROPPED and known(joined) and joined not in (first, second):
+            groups.append(Group((first, second), ((joined,),)))
+    return groups

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.acronyms import DEFINITION_PASSAGES, Group, acronym_groups, defined_in
+from retrieval.acronyms import (
+    DEFINITION_PASSAGES,
+    Group,
+    acronym_groups,
+    compound_groups,
+    defined_in,
+)
 from retrieval.analyze import tokenize, words
 from retrieval.asker import common_words, understand
 from retrieval.build import build_folder, release_free_memory
@@ -257,13 +263,15 @@ class Index:
         def plain(word: str) -> bool:
             return word in common and word not in capitals
 
-        groups = [
-            g
-            for g in acronym_groups(
-                words(question), vocab.__contains__, self._defined, plain
-            )
-            if asked.issuperset(g.own)
-        ]
+        raw = words(question)
+        groups: list[Group] = []
+        taken: set[str] = set()  # a token is in one group at most
+        for group in acronym_groups(raw, vocab.__contains__, self._defined, plain) + (
+            compound_groups(raw, vocab.__contains__)
+        ):
+            if asked.issuperset(group.own) and taken.isdisjoint(group.own):
+                groups.append(group)
+                taken.update(group.own)
         return QueryTerms(
             tokens, known, idf, unknown, known + other, understood.missing,
             understood.corrections, groups,

@@ -88,3 +88,18 @@ def test_the_generic_table_links_forms_the_corpus_has_both_of(tmp_path: Path) ->
     a = answer(index, "who is the ceo?")
     assert a.answered
     assert "Dana Reyes" in a.passages[0].marked
+
+
+def test_two_words_the_corpus_writes_as_one_find_it(tmp_path: Path) -> None:
+    (tmp_path / "push.md").write_text(
+        "# Pushing\n\nThe Pushgateway never forgets series pushed to it.\n\n"
+        "A gateway sits at the edge of the network.\n\n"
+        "Push notifications go out every hour.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    terms = index.terms("does the push gateway forget old series")
+    assert [(g.own, g.others) for g in terms.groups] == [(("push", "gateway"), (("pushgateway",),))]
+    assert answer(index, "does the push gateway forget old series").passages[0].text.startswith(
+        "The Pushgateway"
+    )
