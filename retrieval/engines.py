@@ -186,6 +186,23 @@ class SparseEngine:
             out += base
         return out
 
+    def scores_at(self, term_ids: list[int], docs: IntArray) -> FloatArray:
+        """`scores(term_ids)[docs]`, float for float, for a few passages `docs` (ascending):
+        each term's postings (ascending) are searched for them."""
+        out = np.zeros(len(docs), dtype=np.float64)
+        for t in term_ids:
+            lo, hi = int(self.postings.indptr[t]), int(self.postings.indptr[t + 1])
+            if hi == lo:
+                continue
+            holders = self.postings.docs[lo:hi]
+            at = np.minimum(np.searchsorted(holders, docs), hi - lo - 1)
+            held = holders[at] == docs
+            out[held] += self.weights[lo + at[held]]
+        base = self._base(term_ids)
+        if base:
+            out += base
+        return out
+
     def _base(self, term_ids: list[int]) -> float:
         """BM25+'s idf*delta, which every passage gets for each query term (0 otherwise);
         one summation order for `scores` and `matched`, so their floats agree exactly."""

@@ -314,6 +314,13 @@ class Index:
             out[found] = self.engine.scores(ids)[found]
         return out
 
+    def _scores_at(self, ids: list[int], docs: IntArray) -> FloatArray:
+        """The scores of a few passages `docs` (ascending, each holding one of the ids)."""
+        if isinstance(self.engine, SparseEngine):
+            return self.engine.scores_at(ids, docs)
+        out: FloatArray = self.engine.scores(ids)[docs]
+        return out
+
     def _group_scores(self, terms: QueryTerms) -> tuple[IntArray, FloatArray]:
         """The passages a question with groups matches (ascending) and their boosted scores:
         the ungrouped tokens' BM25 sum plus, for each group, its best form's, so a passage
@@ -338,7 +345,7 @@ class Index:
                 for tok in other:
                     own_idf = float(self.idf[vocab[tok]])
                     scale = asked_idf / own_idf if own_idf else 0.0
-                    found += self._held_scores(self._scoring_ids([tok]))[held] * scale
+                    found += self._scores_at(self._scoring_ids([tok]), held) * scale
                 found *= len(group.own) / len(other)
                 best[held] = np.maximum(best[held], found)
             total += best

@@ -342,3 +342,17 @@ def test_cycle_collection_is_restored_after_a_batch() -> None:
     finally:
         gc.enable()
 
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_scores_at_some_passages_equal_the_whole_array_there(
+    corpus: Path, variant: Variant
+) -> None:
+    index = Index.build_folder(corpus, RankingConfig(engine="sparse", variant=variant))
+    rng = np.random.default_rng(3)
+    for question in QUESTIONS:
+        ids = index.terms(question).scoring
+        whole = index.sparse.scores(ids)
+        for size in (0, 1, 5, len(index.passages)):
+            docs = np.sort(rng.choice(len(index.passages), size, replace=False))
+            assert np.array_equal(index.sparse.scores_at(ids, docs), whole[docs])
