@@ -32,29 +32,34 @@ SECTION_SEPARATOR = " › "
 DIAGRAM_LANGUAGES = frozenset({"mermaid", "plantuml", "puml", "dot", "graphviz", "ditaa", "svg"})
 # Include and templating directives of common documentation tools (mdBook, MkDocs snippets,
 # Jinja/Liquid, Hugo shortcodes): they stand for text that is not in the file.
+# Every repeat in these patterns is bounded, so a hostile line of a million openers is
+# scanned in linear time, not to its end once per opener.
 _DIRECTIVE = re.compile(
-    r"\{\{#[^}\n]*\}\}|\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{[^{}\n]*\}\}|^\s*-+8<-+.*$",
+    r"\{\{#[^}\n]{0,500}\}\}|\{%.{0,500}?%\}|\{\{<.{0,500}?>\}\}|\{\{%.{0,500}?%\}\}"
+    r"|\{\{[^{}\n]{0,500}\}\}|^[ \t]*-+8<-+.*$",
     re.MULTILINE,
 )
 # In code only includes stand for text that is not there: templates are the code's own.
-_CODE_DIRECTIVE = re.compile(r"\{\{#[^}\n]*\}\}|^\s*-+8<-+.*$", re.MULTILINE)
+_CODE_DIRECTIVE = re.compile(r"\{\{#[^}\n]{0,500}\}\}|^[ \t]*-+8<-+.*$", re.MULTILINE)
 # Attribute lists (`## Setup { #setup }`, `{: .note }`, `{ .annotate }`) and icon
 # shortcodes (`:material-check:`, `:octicons-tag-24:`) of MkDocs and kramdown: styling.
-_ATTRIBUTE = r"""(?:[#.][\w-]+|[\w-]+=(?:"[^"\n]*"|'[^'\n]*'|[^\s}]+))"""
+_ATTRIBUTE = (
+    r"""(?:[#.][\w-]{1,64}|[\w-]{1,64}=(?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[^\s}"']{1,200}))"""
+)
 _STYLING = re.compile(
-    rf" ?\{{:[^}}\n]*\}}| ?\{{ *{_ATTRIBUTE}(?: +{_ATTRIBUTE})* *\}}"
+    rf" ?\{{:[^}}\n]{{0,200}}\}}| ?\{{ *{_ATTRIBUTE}(?: +{_ATTRIBUTE}){{0,15}} *\}}"
     # Emoji and icon shortcodes; not the `::` of paths such as std::io::Read.
-    r"| ?(?<![:\w]):[a-z][a-z0-9_+]*(?:-[a-z0-9_+]+)*:(?![:\w])"
+    r"| ?(?<![:\w]):[a-z][a-z0-9_+]{0,40}(?:-[a-z0-9_+]{1,40}){0,8}:(?![:\w])"
     # MDX comments and heading ids (`{/* #setup */}`), FastAPI's source includes
     # (`{* ../src/app.py hl[2] *}`), GitHub's callout labels (`[!NOTE]`), footnote marks.
-    r"| ?\{/\*.*?\*/\}| ?\{\*.*?\*\}|\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]"
-    r"|\[\^[^\]\s]+\]:?"
+    r"| ?\{/\*.{0,500}?\*/\}| ?\{\*.{0,500}?\*\}|\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]"
+    r"|\[\^[^\]\s]{1,64}\]:?"
     # A MyST role's name before its code span (`{kbd}` in {kbd}`Ctrl`).
-    r"|\{[a-z][\w:.-]*\}$"
+    r"|\{[a-z][\w:.-]{0,40}\}$"
 )
 # A reference link whose reference is defined elsewhere (MkDocs autorefs, Sphinx
 # cross-references) is left as "[text][target]" by the parser: its text is what shows.
-_UNRESOLVED_LINK = re.compile(r"\[([^\[\]\n]+)\]\[[\w.:/#-]*\]")
+_UNRESOLVED_LINK = re.compile(r"\[([^\[\]\n]{1,500})\]\[[\w.:/#-]{0,200}\]")
 # Kinds of notes and tips (admonitions, containers, callouts): as a title they say nothing.
 BOX_KINDS = frozenset(
     """note tip hint info important warning caution attention danger error success check

@@ -315,3 +315,25 @@ def test_a_file_vanishing_while_the_cache_key_is_computed_does_not_crash(
     monkeypatch.setattr(store, "corpus_files", listed_then_deleted)
     result = load_or_build(folder, CONFIG, tmp_path / "cache")
     assert result.index.files == ["good.txt"]
+
+
+# Lines of markup openers that never close: every pattern that strips documentation-tool
+# markup is bounded, so each file reads in linear time (unbounded ones took minutes).
+UNCLOSED = {
+    "attributes": '{ .a b="' * 10_000,
+    "footnotes": "[^" * 20_000,
+    "templates": "{%" * 20_000 + "{{<" * 20_000 + "{{" * 20_000,
+    "comments": "{/*" * 20_000 + "{*" * 20_000,
+    "links": "[a][" * 20_000,
+    "icons": ":a-" * 30_000,
+    "tabs": '=== "a"\n' * 5_000 + "    x\n" * 5_000,
+    "directives": "```{note}\n" * 5_000 + "/// note | t\n" * 5_000,
+}
+
+
+def test_unclosed_markup_is_read_and_found(tmp_path: Path) -> None:
+    folder = make(tmp_path / "docs", {f"{name}.md": text for name, text in UNCLOSED.items()})
+    (folder / "good.md").write_text("# Ports\n\n" + GOOD, encoding="utf-8")
+    index = Index.build_folder(folder, CONFIG)
+    a = answer(index, "where does the harbour of Zanzibar ship cloves")
+    assert a.answered and a.passages[0].file == "good.md"
