@@ -3,8 +3,9 @@ typing slip injected, against the same questions as written.
 
     python -m eval.typos [--seed N]
 
-A slip is one dropped, swapped or replaced letter inside one word of 5+ letters (never its
-first letter), drawn with a seeded generator, so a run is repeatable and the seed can be
+A slip is one dropped or replaced letter inside one word of 5+ letters (never its first or
+last letter), or two neighbouring letters swapped (never the first), drawn with a seeded
+generator, so a run is repeatable and the seed can be
 varied. The table gives hit@1, answer@1, abstain and false abstain, as written -> slipped.
 """
 

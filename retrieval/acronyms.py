@@ -131,6 +131,8 @@ def acronym_groups(
 
     # An acronym or abbreviation asked: its spelled-out form is the alternative.
     for i, (word, token) in enumerate(zip(raw, tokens, strict=True)):
+        if word.endswith("s") and not known(token) and known(word[:-1]):
+            word = token = word[:-1]  # "SLOs": an acronym's plural, not stemmed
         if token == DROPPED or not known(token) or not word.isalpha():
             continue
         spelled = ABBREVIATIONS.get(word)
@@ -178,8 +180,10 @@ def _short_forms(
         if words[-1] in _UNLETTERED:
             continue
         initials = "".join(w[0] for w in words if w not in _UNLETTERED)
-        if MIN_LETTERS <= len(initials) <= MAX_LETTERS:
-            yield initials, words
+        every = "".join(w[0] for w in words)  # "time to live" is TTL, with its small word
+        for short in dict.fromkeys((initials, every)):
+            if MIN_LETTERS <= len(short) <= MAX_LETTERS:
+                yield short, words
 
 
 @lru_cache(maxsize=1)

@@ -27,9 +27,13 @@ MIN_TYPO_LETTERS = 4
 MIN_UNCOMMON_DF = 3
 # A word this long with one rare reading in the corpus is read as it.
 RARE_READING_LETTERS = 5
+# How many of the most frequent English words a slip may be taken for (see everyday_words).
+SLIP_RANK = 20_000
 # Words this long may hold two slips ("recieevr"); shorter ones are two edits from too much.
 TWO_EDIT_LETTERS = 7
 FAR_EDITS = 2
+# Two-edit readings are looked for for at most this many words of a question.
+MAX_FAR_SCANS = 3
 # Two-edit neighbours are looked for among English words sharing this many first letters
 # (slips rarely hit the first letter, and it keeps the scan to about a thousand words).
 SHARED_PREFIX = 1
@@ -84,9 +88,8 @@ ABBREVIATIONS: dict[str, str] = {
 
 
 @lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """English words common enough that a corpus lacking one is no news (the asker's filler,
-    not a topic): symspellpy's bundled frequency list, read from the installed package."""
+def _frequency_list() -> list[tuple[str, int]]:
+    """symspellpy's bundled English word counts, read from the installed package."""
     try:
         text = (
             resources.files("symspellpy")
@@ -94,8 +97,25 @@ def common_words() -> frozenset[str]:
             .read_text(encoding="utf-8")
         )
     except (ModuleNotFoundError, FileNotFoundError, OSError):
-        return frozenset()
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+        return []
+    pairs = (line.split(" ", 1) for line in text.splitlines() if line)
+    return [(w, int(c)) for w, c in pairs if c.strip().isdigit()]
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """English words common enough that a corpus lacking one is no news (the asker's filler,
+    not a topic): every word of symspellpy's bundled frequency list."""
+    return frozenset(w for w, _ in _frequency_list())
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """The SLIP_RANK most frequent English words: what a slip of the keyboard was most
+    likely meant as. A rarer neighbour ("redid" for "redis", "lumpy" for "numpy") more
+    likely means the asker typed a name the list lacks."""
+    ranked = sorted(_frequency_list(), key=lambda pair: -pair[1])
+    return frozenset(w for w, _ in ranked[:SLIP_RANK])
 
 
 def _edits(word: str) -> set[str]:
@@ -149,6 +169,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     corrections: dict[str, str] = {}
     common = common_words()
     lacking = False  # whether any question word is missing from the corpus as typed
+    far_scans = 0
     for word, token in zip(raw, tokens_of, strict=True):
         if token == DROPPED:  # a stopword, even one that abbreviates something ("it")
             continue
@@ -156,22 +177,29 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.append(token)
             continue
         lacking = True
+        singular = index_tokens([word[:-1]])[0] if len(word) > 2 and word[-1] == "s" else DROPPED
+        if singular != DROPPED and known(singular):  # "SLOs", "APIs": plurals not stemmed
+            out.append(singular)
+            continue
         expansion = ABBREVIATIONS.get(word)
         if expansion is not None and (found := _known_phrase(expansion, known)):
             out.extend(found)
             corrections[word] = expansion
             continue
-        fixed = _fix_typo(word, vocab, df, common) or _fix_far_typo(word, vocab, common)
+        fixed = _fix_typo(word, vocab, df, common)
+        if fixed is None and far_scans < MAX_FAR_SCANS:  # each costs a scan of the list
+            far_scans += 1
+            fixed = _fix_far_typo(word, vocab, common)
         if fixed is not None:
             out.append(fixed[1])
             corrections[word] = fixed[0]
             continue
-        if len(word) >= MIN_TYPO_LETTERS and not _edits(word).isdisjoint(STOPWORDS):
-            continue  # "whch", "wehre": a little word slipped on; it would be dropped
+        if _slips_on_stopword(word, common):
+            continue  # "wehre", "whch": a little word slipped on; it would be dropped
         out.append(token)
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
-            and not _misspells_english(word, common)
+            and not _misspells_english(word)
         ):
             missing.append(word)
     if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite
@@ -188,19 +216,44 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     return Understood(out, missing, corrections)
 
 
-def _misspells_english(word: str, common: frozenset[str]) -> bool:
-    """Whether a word is one edit from an English word ("wehre", "exaclly"), or two from
-    one for a long word: then it is a slip of the keyboard, not a topic the documents
-    lack, even when the documents do not have the word meant either (or it is a stopword,
-    which they never have)."""
+def _slips_on_stopword(word: str, common: frozenset[str]) -> bool:
+    if len(word) < MIN_TYPO_LETTERS or word in common:
+        return False
+    return any(_same_ends(word, w) for w in _slips_to(word, STOPWORDS))
+
+
+def _misspells_english(word: str) -> bool:
+    """Whether a word is one slip from an everyday English word ("wehre", "exaclly"): then it
+    is a slip of the keyboard, not a topic the documents lack, even when the documents do
+    not have the word meant either (or it is a stopword, which they never have). The word
+    meant starts and ends with the same letters, which keeps most names that are a letter
+    from a word ("conda", "numpy") names."""
     if len(word) < MIN_TYPO_LETTERS:
         return False
-    # A short word has English neighbours by chance ("json" and "son"): there only the
-    # question's own little words count ("waht", "wehn").
-    english = common if len(word) > MIN_TYPO_LETTERS else frozenset()
-    if any(e in english or e in STOPWORDS for e in _edits(word)):
-        return True
-    return bool(_far_neighbours(word))
+    return any(_same_ends(word, e) for e in _slips_to(word, _slip_targets()))
+
+
+@lru_cache(maxsize=1)
+def _slip_targets() -> frozenset[str]:
+    return everyday_words() | STOPWORDS
+
+
+def _same_ends(typed: str, meant: str) -> bool:
+    """Whether a slip kept the word's first and last letters (or swapped the last two)."""
+    return typed[0] == meant[0] and (
+        typed[-1] == meant[-1] or typed[-2:] == meant[-1:-3:-1]
+    )
+
+
+def _slips_to(word: str, words: frozenset[str]) -> set[str]:
+    """The words of `words` one slip from `word`. A four-letter word has neighbours by
+    chance ("json" and "son", "saml" and "same"): for it, a word other than a stopword
+    counts only for a swap of two letters ("wrok")."""
+    near = _edits(word) & words
+    if len(word) > MIN_TYPO_LETTERS:
+        return near
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return {w for w in near if w in STOPWORDS or w in swaps}
 
 
 @lru_cache(maxsize=1)

@@ -103,3 +103,21 @@ def test_two_words_the_corpus_writes_as_one_find_it(tmp_path: Path) -> None:
     assert answer(index, "does the push gateway forget old series").passages[0].text.startswith(
         "The Pushgateway"
     )
+
+
+def test_an_acronym_plural_and_small_word_initials(tmp_path: Path) -> None:
+    (tmp_path / "dns.md").write_text(
+        "# Caching\n\nEach record has a time to live (TTL) set by its owner.\n\n"
+        "The TTL of a negative answer is five minutes here.\n\n"
+        "Every Service Level Objective (SLO) belongs to one team.\n\n"
+        "Log level is set to debug for the service.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    asked = index.terms("how long is the time to live of a negative answer")
+    assert [g.others for g in asked.groups] == [(("ttl",),)]
+    plural = index.terms("who owns our SLOs")
+    assert not plural.missing and [g.own for g in plural.groups] == [("slo",)]
+    # A passage with some words of a spelled-out form and not the acronym matches nothing.
+    cited = {h.passage.text for h in index.search(index.terms("who owns the slo"), 10)}
+    assert "Log level is set to debug for the service." not in cited

@@ -320,7 +320,7 @@ def test_myst_prose_directives_are_prose_and_code_directives_stay_code() -> None
     found = read_markdown(source)
     assert [(b.line_start, b.text) for b in found] == [
         (5, "Notes in MyST are read as prose."),
-        (9, "The example below is code:"),
+        (8, "Careful: The example below is code:"),  # the admonition's own title leads
     ]
     assert "x = 1" in found[0].code + found[1].code
     assert "An example of the syntax" in found[0].code + found[1].code
@@ -365,6 +365,12 @@ def test_dialect_rewrites_keep_every_line_at_its_number(lines: list[str]) -> Non
          [(1, "Use the CLI: Run it daily."), (5, "Plain note.")]),
         # Jinja-style macros in prose stand for text that is not there.
         ("The version is {{ config.version }} today.\n", [(1, "The version is today.")]),
+        # What is not markup stays: indexing in code and prose, placeholders, SQLite's
+        # :memory:, a MyST role's code span; a self-closing Hugo shortcode opens no code.
+        ("Use `grid[row][col]` or m[0][1] with :memory: and {kbd}`Ctrl`.\n",
+         [(1, "Use `grid[row][col]` or m[0][1] with :memory: and `Ctrl`.")]),
+        ("## GET /users/{id}\n\n{{< code-toggle config=build />}}\n\nFetch one user.\n",
+         [(5, "Fetch one user.")]),
     ],
 )
 def test_documentation_tool_markup_is_not_quoted(
@@ -391,6 +397,7 @@ def test_templates_inside_code_stay_searchable() -> None:
 def test_a_page_without_a_title_is_named_by_its_file() -> None:
     assert page_name("guide/remote-write.md") == "remote write"
     assert page_name("guide/service_discovery/index.md") == "service discovery"
+    assert page_name("README.md") == ""  # the root's own page has no name to give
     found = read_markdown("Intro text.\n\n## Tuning\n\nSet the limit.\n", page="remote write")
     assert [b.section for b in found] == ["remote write", "remote write › Tuning"]
     titled = read_markdown("# Remote Write\n\nIntro text.\n", page="remote write")

@@ -35,13 +35,13 @@ _OPTION = re.compile(r"^\s*:[\w-]+:(?:\s.*)?$")
 _ABBREVIATION = re.compile(r"^\*\[[^\]\n]+\]:")
 # pymdownx.blocks (`/// note | Title` … `///`, FastAPI's docs): a container with a title.
 _BLOCK = re.compile(
-    r"^(?P<indent>\s*)(?P<slashes>/{3,})\s*(?P<name>[\w-]*)\s*(?:\|\s*(?P<title>.*))?$"
+    r"^(?P<indent> {0,3})(?P<slashes>/{3,})[ \t]*(?P<name>[a-z-]*)[ \t]*(?:\|[ \t]*(?P<title>.*))?$"
 )
 # MyST colon fences (`:::{note}`): the parser reads them as containers; their options go.
 _COLON_DIRECTIVE = re.compile(r"^\s*:{3,}\s*\{[\w:.-]+\}")
 # Hugo shortcodes around code (`{{< highlight go >}}`, `{{< code-toggle >}}`): fences.
 _HUGO_CODE = re.compile(
-    r"^\s*\{\{[<%]\s*/?\s*(?:highlight|code-toggle|code|codeblock)\b[^}]*[>%]\}\}\s*$"
+    r"^\s*\{\{[<%]\s*/?\s*(?:highlight|code-toggle|code|codeblock)\b[^}]*(?<!/)[>%]\}\}\s*$"
 )
 # A MyST target (`(install-steps)=`): a label for cross-references.
 _TARGET = re.compile(r"^\s*\([\w:./-]+\)=\s*$")
@@ -98,13 +98,16 @@ def to_commonmark(source: str) -> str:
         ):
             lines[i] = fence.group("indent") + ":" * inner.size
             stack.pop()
-        elif fence:
+        elif fence and not (fence.group("fence")[0] == "`" and "`" in fence.group("info")):
+            # (A backtick fence's info never holds a backtick: "```x```" is inline code.)
             mark, info = fence.group("fence"), fence.group("info").strip()
             directive = _DIRECTIVE.match(info)
             prose = directive is not None and directive.group("name") in PROSE_DIRECTIVES
             stack.append(_Fence(mark[0], len(mark), prose))
             if prose and directive is not None:
-                lines[i] = f"{fence.group('indent')}{':' * len(mark)} {directive.group('name')}"
+                title = info[directive.end() :].strip()  # {admonition} Its title
+                opening = f"{fence.group('indent')}{':' * len(mark)} {directive.group('name')}"
+                lines[i] = f"{opening} {title}" if title else opening
                 i = _blank_options(lines, i + 1)
                 continue
         elif tab := _TAB.match(line):

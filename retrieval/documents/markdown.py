@@ -11,6 +11,7 @@ dropped.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,9 @@ _DIRECTIVE = re.compile(
 )
 # In code only includes stand for text that is not there: templates are the code's own.
 _CODE_DIRECTIVE = re.compile(r"\{\{#[^}\n]{0,500}\}\}|^[ \t]*-+8<-+.*$", re.MULTILINE)
+# One-word emoji codes that documentation uses (in tables, as yes and no).
+EMOJI = ("x", "warning", "bulb", "rocket", "tada", "memo", "star", "sparkles", "bug", "fire",
+         "zap", "construction", "heart", "eyes", "smile", "wrench", "lock", "link", "tick")
 # Attribute lists (`## Setup { #setup }`, `{: .note }`, `{ .annotate }`) and icon
 # shortcodes (`:material-check:`, `:octicons-tag-24:`) of MkDocs and kramdown: styling.
 _ATTRIBUTE = (
@@ -49,17 +53,22 @@ _ATTRIBUTE = (
 _STYLING = re.compile(
     rf" ?\{{:[^}}\n]{{0,200}}\}}| ?\{{ *{_ATTRIBUTE}(?: +{_ATTRIBUTE}){{0,15}} *\}}"
     # Emoji and icon shortcodes; not the `::` of paths such as std::io::Read.
-    r"| ?(?<![:\w]):[a-z][a-z0-9_+]{0,40}(?:-[a-z0-9_+]{1,40}){0,8}:(?![:\w])"
+    # A one-word code is an emoji only if it is a common one (":memory:" is SQLite's).
+    r"| ?(?<![:\w]):(?:[a-z][a-z0-9]{0,40}[_+-][a-z0-9_+-]{1,80}|"
+    + "|".join(EMOJI)
+    + r"):(?![:\w])"
     # MDX comments and heading ids (`{/* #setup */}`), FastAPI's source includes
     # (`{* ../src/app.py hl[2] *}`), GitHub's callout labels (`[!NOTE]`), footnote marks.
     r"| ?\{/\*.{0,500}?\*/\}| ?\{\*.{0,500}?\*\}|\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]"
     r"|\[\^[^\]\s]{1,64}\]:?"
-    # A MyST role's name before its code span (`{kbd}` in {kbd}`Ctrl`).
-    r"|\{[a-z][\w:.-]{0,40}\}$"
 )
 # A reference link whose reference is defined elsewhere (MkDocs autorefs, Sphinx
 # cross-references) is left as "[text][target]" by the parser: its text is what shows.
-_UNRESOLVED_LINK = re.compile(r"\[([^\[\]\n]{1,500})\]\[[\w.:/#-]{0,200}\]")
+_UNRESOLVED_LINK = re.compile(
+    r"\[([^\[\]\n]{1,500})\]\[(?:[\w.:/#-]{0,200}[A-Za-z_][\w.:/#-]{0,200})?\]"
+)
+# A MyST role's name, as the end of the text before a code span.
+_ROLE = re.compile(r"\{[a-z][\w:.-]{0,40}\}$")
 # Kinds of notes and tips (admonitions, containers, callouts): as a title they say nothing.
 BOX_KINDS = frozenset(
     """note tip hint info important warning caution attention danger error success check
@@ -164,6 +173,7 @@ class _Inline:
         self.all_link = True  # every word sits inside a link
         size = 0
         in_link = 0
+        code_spans: list[tuple[int, int]] = []  # where code spans sit in the text
         for child in _joined_text(token.children or []):
             kind = child.type
             piece = ""  # images (their alt text is in their children) and HTML show nothing
@@ -171,6 +181,11 @@ class _Inline:
                 piece = strip_directives(child.content)
             elif kind == "code_inline":
                 piece = f"`{child.content}`" if "`" not in child.content else child.content
+                # A MyST role's name before its code span ({kbd}`Ctrl`) is markup.
+                if parts and (role := _ROLE.search(parts[-1])):
+                    size -= len(parts[-1]) - role.start()
+                    parts[-1] = parts[-1][: role.start()]
+                code_spans.append((size, size + len(piece)))
             elif kind in ("softbreak", "hardbreak"):
                 piece = " "
                 line += 1
@@ -189,26 +204,32 @@ class _Inline:
                 self.marks.append((size, line))
         text = "".join(parts)
         if "][" in text:
-            text, self.marks = _link_texts(text, self.marks)
+            text, self.marks = _link_texts(text, self.marks, code_spans)
         self.text, self.marks = tidy(text, self.marks)
 
 
-def _link_texts(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
-    """Unresolved reference links as their text; the marks follow the text."""
+def _link_texts(
+    text: str, marks: list[tuple[int, int]], code_spans: list[tuple[int, int]]
+) -> tuple[str, list[tuple[int, int]]]:
+    """Unresolved reference links as their text (not brackets inside code, such as
+    `grid[row][col]`); the marks follow the text."""
     out: list[str] = []
-    cuts: list[tuple[int, int]] = []  # (offset in the old text, characters cut before it)
-    last = cut = 0
+    ends: list[int] = []  # offsets in the old text after which `cut[i]` characters are gone
+    cut: list[int] = []
+    last = 0
     for m in _UNRESOLVED_LINK.finditer(text):
+        if any(lo <= m.start() < hi for lo, hi in code_spans):
+            continue
         out.append(text[last : m.start()])
         out.append(m.group(1))
-        cut += len(m.group(0)) - len(m.group(1))
-        cuts.append((m.end(), cut))
+        cut.append((cut[-1] if cut else 0) + len(m.group(0)) - len(m.group(1)))
+        ends.append(m.end())
         last = m.end()
     out.append(text[last:])
 
     def moved(offset: int) -> int:
-        before = [c for end, c in cuts if end <= offset]
-        return offset - (before[-1] if before else 0)
+        n = bisect.bisect_right(ends, offset)
+        return offset - (cut[n - 1] if n else 0)
 
     return "".join(out), [(moved(o), line) for o, line in marks]
 
@@ -344,8 +365,8 @@ def page_name(path: str) -> str:
     if not parts:
         return ""
     stem = parts[-1].rsplit(".", 1)[0]
-    if stem.lower() in ("index", "_index", "readme") and len(parts) > 1:
-        stem = parts[-2]
+    if stem.lower() in ("index", "_index", "readme"):
+        stem = parts[-2] if len(parts) > 1 else ""  # the folder's page; the root's has none
     return " ".join(stem.replace("_", " ").replace("-", " ").split())
 
 
