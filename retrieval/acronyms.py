@@ -18,6 +18,8 @@ from functools import lru_cache
 from retrieval.analyze import DROPPED, index_tokens, tokenize
 from retrieval.asker import ABBREVIATIONS
 
+# A spelled-out phrase asked is looked up as an acronym of at least this many initials.
+MIN_SPELLED_INITIALS = 3
 # Acronyms are this many letters long.
 MIN_LETTERS = 2
 MAX_LETTERS = 6
@@ -154,6 +156,10 @@ def acronym_groups(
             in_table = short in ABBREVIATIONS
             short_token = index_tokens([short])[0] if in_table else short
             if not known(short_token):
+                continue
+            # Two-letter initials and English words ("sc", "act") are in a large corpus by
+            # chance: only longer, made-up ones are worth reading the corpus for.
+            if not in_table and (len(short) < MIN_SPELLED_INITIALS or plain(short)):
                 continue
             spelled = ABBREVIATIONS.get(short) or defined(short, short_token)
             own = tuple(t for t in tokens[start:end] if t != DROPPED)
