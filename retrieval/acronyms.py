@@ -113,14 +113,15 @@ def defined_in(acronym: str, texts: Iterable[str]) -> str | None:
 def acronym_groups(
     raw: list[str],
     known: Callable[[str], bool],
-    defined: Callable[[str, str], str | None],
+    defined: Callable[[str, str, str], str | None],
     plain: Callable[[str], bool],
 ) -> list[Group]:
     """Groups for the question's acronyms and spelled-out phrases whose other form the
     corpus also has (the generic table's abbreviations count both ways).
     `raw`: the question's case-folded words; `known`: whether the corpus
     has an index token; `defined`: what the
-    corpus defines an acronym (word, index token) as, if anything; `plain`: whether a word
+    corpus defines an acronym (word, index token, a token its definition holds too, or "")
+    as, if anything; `plain`: whether a word
     is an ordinary word as asked (an English word not typed in capitals), whose definition
     is not looked for."""
     tokens = index_tokens(raw)
@@ -139,7 +140,7 @@ def acronym_groups(
             continue
         spelled = ABBREVIATIONS.get(word)
         if spelled is None and MIN_LETTERS <= len(word) <= MAX_LETTERS and not plain(word):
-            spelled = defined(word, token)
+            spelled = defined(word, token, "")
         found = other_form(spelled)
         if found and found != (token,) and Group((token,), (found,)) not in groups:
             groups.append(Group((token,), (found,)))
@@ -157,11 +158,12 @@ def acronym_groups(
             short_token = index_tokens([short])[0] if in_table else short
             if not known(short_token):
                 continue
-            # Two-letter initials and English words ("sc", "act") are in a large corpus by
-            # chance: only longer, made-up ones are worth reading the corpus for.
-            if not in_table and (len(short) < MIN_SPELLED_INITIALS or plain(short)):
+            # English words ("act") are in a corpus by chance: only made-up initials are worth
+            # reading the corpus for.
+            if not in_table and plain(short):
                 continue
-            spelled = ABBREVIATIONS.get(short) or defined(short, short_token)
+            first = next((t for t in tokens[start:end] if t != DROPPED), "")
+            spelled = ABBREVIATIONS.get(short) or defined(short, short_token, first)
             own = tuple(t for t in tokens[start:end] if t != DROPPED)
             if own and other_form(spelled) == own:
                 groups.append(Group(own, ((short_token,),)))
@@ -173,22 +175,26 @@ def _short_forms(
     raw: list[str], start: int, by_first_word: dict[str, list[tuple[str, list[str]]]]
 ) -> Iterable[tuple[str, list[str]]]:
     """(short form, the question words it stands for) for phrases starting at `start`:
-    the table's expansions, then initials of 2 to MAX_LETTERS words."""
+    the table's expansions, then the initials of MIN_SPELLED_INITIALS to MAX_LETTERS
+    words (two-letter initials are in a large corpus by chance)."""
     for short, words in by_first_word.get(raw[start], ()):
         if raw[start : start + len(words)] == words:
             yield short, words
     if raw[start] in _UNLETTERED:
         return
-    for size in range(MAX_LETTERS, MIN_LETTERS - 1, -1):
-        words = raw[start : start + size]
-        if len(words) < size or not all(w.isalpha() for w in words):
-            continue
+    run: list[str] = []  # the words from `start` up to the first that is not letters
+    for w in raw[start : start + MAX_LETTERS]:
+        if not w.isalpha():
+            break
+        run.append(w)
+    for size in range(len(run), MIN_SPELLED_INITIALS - 1, -1):
+        words = run[:size]
         if words[-1] in _UNLETTERED:
             continue
         initials = "".join(w[0] for w in words if w not in _UNLETTERED)
         every = "".join(w[0] for w in words)  # "time to live" is TTL, with its small word
         for short in dict.fromkeys((initials, every)):
-            if MIN_LETTERS <= len(short) <= MAX_LETTERS:
+            if MIN_SPELLED_INITIALS <= len(short) <= MAX_LETTERS:
                 yield short, words
 
 

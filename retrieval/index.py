@@ -277,16 +277,25 @@ class Index:
             understood.corrections, groups,
         )
 
-    def _defined(self, acronym: str, token: str) -> str | None:
+    def _defined(self, acronym: str, token: str, beside: str = "") -> str | None:
         """What the passages holding an acronym define it as ("Service Level Objective
-        (SLO)"), read from the first DEFINITION_PASSAGES of them; remembered."""
-        if acronym not in self._definitions:
-            t = self.postings.vocab[token]
-            lo = int(self.postings.indptr[t])
-            hi = min(int(self.postings.indptr[t + 1]), lo + DEFINITION_PASSAGES)
-            texts = (self.passages[int(i)].text for i in self.postings.docs[lo:hi])
-            self._definitions[acronym] = defined_in(acronym, texts)
-        return self._definitions[acronym]
+        (SLO)"), read from the first DEFINITION_PASSAGES of them; with `beside`, of those
+        that also hold that token (the first word of a spelled-out form asked, which a
+        definition holds too). Remembered."""
+        key = f"{acronym} {beside}"
+        if key not in self._definitions:
+            p = self.postings
+            t = p.vocab[token]
+            holders = p.docs[p.indptr[t] : p.indptr[t + 1]]
+            if beside:  # (a word the corpus lacks leaves no passage to read)
+                b = p.vocab.get(beside)
+                other = p.docs[p.indptr[b] : p.indptr[b + 1]] if b is not None else p.docs[:0]
+                # Both ascending: look the few holders up in the other postings.
+                at = np.minimum(np.searchsorted(other, holders), max(len(other) - 1, 0))
+                holders = holders[other[at] == holders] if len(other) else other
+            texts = (self.passages[int(i)].text for i in holders[:DEFINITION_PASSAGES])
+            self._definitions[key] = defined_in(acronym, texts)
+        return self._definitions[key]
 
     def _scoring_ids(self, tokens: Sequence[str]) -> list[int]:
         """Term ids of tokens in the text and in the other fields."""
