@@ -346,7 +346,10 @@ class Index:
         vocab = self.postings.vocab
         for group in terms.groups:
             best = self._held_scores(self._scoring_ids(group.own))
-            asked_idf = float(np.mean([self.idf[vocab[t]] for t in group.own]))
+            # A word the corpus lacks ("nick" of "nick name") weighs as the rarest word.
+            asked_idf = float(
+                np.mean([self.idf[vocab[t]] if t in vocab else self.max_idf for t in group.own])
+            )
             for other in group.others:
                 held = self._holding_all(other)
                 matched[held] = True

@@ -121,3 +121,14 @@ def test_an_acronym_plural_and_small_word_initials(tmp_path: Path) -> None:
     # A passage with some words of a spelled-out form and not the acronym matches nothing.
     cited = {h.passage.text for h in index.search(index.terms("who owns the slo"), 10)}
     assert "Log level is set to debug for the service." not in cited
+
+
+def test_a_group_whose_asked_word_the_corpus_lacks(tmp_path: Path) -> None:
+    (tmp_path / "people.md").write_text(
+        "# People\n\nHer nickname was Ace, given at school.\n\nThe name on the door is Reyes.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    terms = index.terms("what was her nick name")
+    assert [(g.own, g.others) for g in terms.groups] == [(("nick", "name"), (("nicknam",),))]
+    assert answer(index, "what was her nick name").passages[0].text.startswith("Her nickname")
