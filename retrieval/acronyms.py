@@ -10,6 +10,7 @@ counted twice.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def acronym_groups(
     # alternative ("service level objective" and "SLO").
     by_first_word = _expansions_by_first_word()
     for start in range(len(raw)):
-        for short, phrase in _short_forms(raw, start, by_first_word):
+        for short, phrase in _short_forms(raw, start, by_first_word, known):
             end = start + len(phrase)
             if claimed.intersection(range(start, end)):
                 continue
@@ -172,30 +173,36 @@ def acronym_groups(
 
 
 def _short_forms(
-    raw: list[str], start: int, by_first_word: dict[str, list[tuple[str, list[str]]]]
-) -> Iterable[tuple[str, list[str]]]:
-    """(short form, the question words it stands for) for phrases starting at `start`:
-    the table's expansions, then the initials of MIN_SPELLED_INITIALS to MAX_LETTERS
-    words (two-letter initials are in a large corpus by chance)."""
-    for short, words in by_first_word.get(raw[start], ()):
-        if raw[start : start + len(words)] == words:
-            yield short, words
+    raw: list[str],
+    start: int,
+    by_first_word: dict[str, list[tuple[str, list[str]]]],
+    known: Callable[[str], bool],
+) -> list[tuple[str, list[str]]]:
+    """(short form the corpus has, the question words it stands for) for phrases starting
+    at `start`: the table's expansions, then the initials of MIN_SPELLED_INITIALS to
+    MAX_LETTERS words (two-letter initials are in a large corpus by chance)."""
+    found = [
+        (short, words)
+        for short, words in by_first_word.get(raw[start], ())
+        if raw[start : start + len(words)] == words
+    ]
     if raw[start] in _UNLETTERED:
-        return
-    run: list[str] = []  # the words from `start` up to the first that is not letters
-    for w in raw[start : start + MAX_LETTERS]:
+        return found
+    initials = every = ""
+    for end in range(start, min(start + MAX_LETTERS, len(raw))):
+        w = raw[end]
         if not w.isalpha():
             break
-        run.append(w)
-    for size in range(len(run), MIN_SPELLED_INITIALS - 1, -1):
-        words = run[:size]
-        if words[-1] in _UNLETTERED:
+        every += w[0]  # "time to live" is TTL, with its small word
+        if w in _UNLETTERED:
             continue
-        initials = "".join(w[0] for w in words if w not in _UNLETTERED)
-        every = "".join(w[0] for w in words)  # "time to live" is TTL, with its small word
+        initials += w[0]
+        if end - start + 1 < MIN_SPELLED_INITIALS:
+            continue
         for short in dict.fromkeys((initials, every)):
-            if MIN_SPELLED_INITIALS <= len(short) <= MAX_LETTERS:
-                yield short, words
+            if MIN_SPELLED_INITIALS <= len(short) <= MAX_LETTERS and known(short):
+                found.append((short, raw[start : end + 1]))
+    return found[::-1]  # longest phrases first
 
 
 @lru_cache(maxsize=1)
@@ -211,12 +218,12 @@ def compound_groups(raw: list[str], known: Callable[[str], bool]) -> list[Group]
     """Groups for two question words that the corpus writes as one ("push gateway" and
     "Pushgateway", "time stamp" and "timestamp"): the joined word is their alternative."""
     tokens = index_tokens(raw)
+    joined = index_tokens([a + b for a, b in itertools.pairwise(raw)])  # one stemmer call
     groups: list[Group] = []
-    for i in range(len(raw) - 1):
+    for i, both in enumerate(joined):
         first, second = tokens[i], tokens[i + 1]
-        if DROPPED in (first, second) or not (raw[i].isalpha() and raw[i + 1].isalpha()):
+        if DROPPED in (first, second, both) or not (raw[i].isalpha() and raw[i + 1].isalpha()):
             continue
-        joined = index_tokens([raw[i] + raw[i + 1]])[0]
-        if joined != DROPPED and known(joined) and joined not in (first, second):
-            groups.append(Group((first, second), ((joined,),)))
+        if both not in (first, second) and known(both):
+            groups.append(Group((first, second), ((both,),)))
     return groups
