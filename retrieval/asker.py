@@ -118,15 +118,17 @@ def everyday_words() -> frozenset[str]:
     return frozenset(w for w, _ in ranked[:SLIP_RANK])
 
 
-def _edits(word: str) -> set[str]:
-    """Every string one edit (delete, transpose, replace, insert) from a word."""
+@lru_cache(maxsize=4096)
+def _edits(word: str) -> frozenset[str]:
+    """Every string one edit (delete, transpose, replace, insert) from a word; remembered,
+    as the typo fix, the slip checks and the two-edit guard all ask for the same word."""
     letters = string.ascii_lowercase
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     deletes = [a + b[1:] for a, b in splits if b]
     transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
     replaces = [a + c + b[1:] for a, b in splits if b for c in letters]
     inserts = [a + c + b for a, b in splits for c in letters]
-    return set(deletes + transposes + replaces + inserts)
+    return frozenset(deletes + transposes + replaces + inserts)
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def _same_ends(typed: str, meant: str) -> bool:
     )
 
 
-def _slips_to(word: str, words: frozenset[str]) -> set[str]:
+def _slips_to(word: str, words: frozenset[str]) -> frozenset[str] | set[str]:
     """The words of `words` one slip from `word`. A four-letter word has neighbours by
     chance ("json" and "son", "saml" and "same"): for it, a word other than a stopword
     counts only for a swap of two letters ("wrok")."""
