@@ -113,19 +113,20 @@ def defined_in(acronym: str, texts: Iterable[str]) -> str | None:
 
 def acronym_groups(
     raw: list[str],
+    tokens: list[str],
     known: Callable[[str], bool],
     defined: Callable[[str, str, str], str | None],
     plain: Callable[[str], bool],
 ) -> list[Group]:
     """Groups for the question's acronyms and spelled-out phrases whose other form the
     corpus also has (the generic table's abbreviations count both ways).
-    `raw`: the question's case-folded words; `known`: whether the corpus
+    `raw`: the question's case-folded words; `tokens`: their index tokens (`index_tokens`,
+    DROPPED for stopwords); `known`: whether the corpus
     has an index token; `defined`: what the
     corpus defines an acronym (word, index token, a token its definition holds too, or "")
     as, if anything; `plain`: whether a word
     is an ordinary word as asked (an English word not typed in capitals), whose definition
     is not looked for."""
-    tokens = index_tokens(raw)
     groups: list[Group] = []
     claimed: set[int] = set()  # question word positions already in a group
 
@@ -214,10 +215,12 @@ def _expansions_by_first_word() -> dict[str, list[tuple[str, list[str]]]]:
     return out
 
 
-def compound_groups(raw: list[str], known: Callable[[str], bool]) -> list[Group]:
+def compound_groups(
+    raw: list[str], tokens: list[str], known: Callable[[str], bool]
+) -> list[Group]:
     """Groups for two question words that the corpus writes as one ("push gateway" and
-    "Pushgateway", "time stamp" and "timestamp"): the joined word is their alternative."""
-    tokens = index_tokens(raw)
+    "Pushgateway", "time stamp" and "timestamp"): the joined word is their alternative.
+    `raw`, `tokens`: as for `acronym_groups`."""
     joined = index_tokens([a + b for a, b in itertools.pairwise(raw)])  # one stemmer call
     groups: list[Group] = []
     for i, both in enumerate(joined):

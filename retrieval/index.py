@@ -19,7 +19,7 @@ from retrieval.acronyms import (
     compound_groups,
     defined_in,
 )
-from retrieval.analyze import tokenize, words
+from retrieval.analyze import index_tokens, tokenize, words
 from retrieval.asker import common_words, understand
 from retrieval.build import build_folder, release_free_memory
 from retrieval.corpus import Passage, corpus_files
@@ -264,11 +264,12 @@ class Index:
             return word in common and word not in capitals
 
         raw = words(question)
+        raw_tokens = index_tokens(raw)  # once, for both kinds of group
         groups: list[Group] = []
         taken: set[str] = set()  # a token is in one group at most
-        for group in acronym_groups(raw, vocab.__contains__, self._defined, plain) + (
-            compound_groups(raw, vocab.__contains__)
-        ):
+        for group in acronym_groups(
+            raw, raw_tokens, vocab.__contains__, self._defined, plain
+        ) + compound_groups(raw, raw_tokens, vocab.__contains__):
             if asked.issuperset(group.own) and taken.isdisjoint(group.own):
                 groups.append(group)
                 taken.update(group.own)
