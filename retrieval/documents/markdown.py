@@ -303,10 +303,7 @@ class _Reader:
 
     def add(self, text: str, marks: list[tuple[int, int]], reference: bool = False) -> None:
         if self.lead is not None:
-            lead, lead_marks = self.lead
-            shift = len(lead) + 1
-            text = f"{lead}\n{text}" if text.startswith(ITEM_MARK) else f"{lead} {text}"
-            marks = lead_marks + [(o + shift, ln) for o, ln in marks]
+            text, marks = _after_lead(self.lead, text, marks)
             self.lead = None
             reference = False  # the lead-in is prose
         piece = _Piece(text, marks, self.section, self.pending_code, reference)
@@ -349,9 +346,7 @@ class _Reader:
         if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
             marks = inline.marks
             if self.lead is not None:  # a lead-in of a lead-in ("Upgrading:", then "pip:")
-                lead, lead_marks = self.lead
-                marks = lead_marks + [(o + len(lead) + 1, ln) for o, ln in marks]
-                text = f"{lead} {text}"
+                text, marks = _after_lead(self.lead, text, marks)
             self.lead = (text, marks)
             return
         # A paragraph of nothing but links is a link list (a table of contents, "see also").
@@ -368,6 +363,16 @@ def page_name(path: str) -> str:
     if stem.lower() in ("index", "_index", "readme"):
         stem = parts[-2] if len(parts) > 1 else ""  # the folder's page; the root's has none
     return " ".join(stem.replace("_", " ").replace("-", " ").split())
+
+
+def _after_lead(
+    lead: tuple[str, list[tuple[int, int]]], text: str, marks: list[tuple[int, int]]
+) -> tuple[str, list[tuple[int, int]]]:
+    """A block's text after the lead-in that introduces it (on a line of its own before
+    list items), with the marks of both."""
+    before, before_marks = lead
+    joined = f"{before}\n{text}" if text.startswith(ITEM_MARK) else f"{before} {text}"
+    return joined, before_marks + [(o + len(before) + 1, ln) for o, ln in marks]
 
 
 def _is_diagram(token: Token) -> bool:
