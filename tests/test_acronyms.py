@@ -30,6 +30,12 @@ def test_definitions_are_read_in_both_orders(acronym: str, text: str, expected: 
     assert expansion_in(acronym, text) == expected
 
 
+def index_of(folder: Path, markdown: str) -> Index:
+    """The index of a folder holding one Markdown page."""
+    (folder / "page.md").write_text(markdown, encoding="utf-8")
+    return Index.build_folder(folder, RankingConfig())
+
+
 @pytest.fixture
 def slo_docs(tmp_path: Path) -> Path:
     (tmp_path / "slo.md").write_text(
@@ -78,26 +84,24 @@ def test_a_passage_with_both_forms_is_not_credited_twice(slo_docs: Path) -> None
 
 
 def test_the_generic_table_links_forms_the_corpus_has_both_of(tmp_path: Path) -> None:
-    (tmp_path / "people.md").write_text(
+    index = index_of(
+        tmp_path,
         "# People\n\nThe chief executive officer is Dana Reyes, since March.\n\n"
         "The CEO signs every contract above one million.\n\n"
         "Lunch is served at noon in the canteen.\n",
-        encoding="utf-8",
     )
-    index = Index.build_folder(tmp_path, RankingConfig())
     a = answer(index, "who is the ceo?")
     assert a.answered
     assert "Dana Reyes" in a.passages[0].marked
 
 
 def test_two_words_the_corpus_writes_as_one_find_it(tmp_path: Path) -> None:
-    (tmp_path / "push.md").write_text(
+    index = index_of(
+        tmp_path,
         "# Pushing\n\nThe Pushgateway never forgets series pushed to it.\n\n"
         "A gateway sits at the edge of the network.\n\n"
         "Push notifications go out every hour.\n",
-        encoding="utf-8",
     )
-    index = Index.build_folder(tmp_path, RankingConfig())
     terms = index.terms("does the push gateway forget old series")
     assert [(g.own, g.others) for g in terms.groups] == [(("push", "gateway"), (("pushgateway",),))]
     assert answer(index, "does the push gateway forget old series").passages[0].text.startswith(
@@ -106,14 +110,13 @@ def test_two_words_the_corpus_writes_as_one_find_it(tmp_path: Path) -> None:
 
 
 def test_an_acronym_plural_and_small_word_initials(tmp_path: Path) -> None:
-    (tmp_path / "dns.md").write_text(
+    index = index_of(
+        tmp_path,
         "# Caching\n\nEach record has a time to live (TTL) set by its owner.\n\n"
         "The TTL of a negative answer is five minutes here.\n\n"
         "Every Service Level Objective (SLO) belongs to one team.\n\n"
         "Log level is set to debug for the service.\n",
-        encoding="utf-8",
     )
-    index = Index.build_folder(tmp_path, RankingConfig())
     asked = index.terms("how long is the time to live of a negative answer")
     assert [g.others for g in asked.groups] == [(("ttl",),)]
     plural = index.terms("who owns our SLOs")
@@ -124,11 +127,10 @@ def test_an_acronym_plural_and_small_word_initials(tmp_path: Path) -> None:
 
 
 def test_a_group_whose_asked_word_the_corpus_lacks(tmp_path: Path) -> None:
-    (tmp_path / "people.md").write_text(
+    index = index_of(
+        tmp_path,
         "# People\n\nHer nickname was Ace, given at school.\n\nThe name on the door is Reyes.\n",
-        encoding="utf-8",
     )
-    index = Index.build_folder(tmp_path, RankingConfig())
     terms = index.terms("what was her nick name")
     assert [(g.own, g.others) for g in terms.groups] == [(("nick", "name"), (("nicknam",),))]
     assert answer(index, "what was her nick name").passages[0].text.startswith("Her nickname")
