@@ -341,7 +341,8 @@ class Library:
         seen = set(shown)
         rest = [p for p in found.passages if p.citation not in seen][:extra]
         return Answer(
-            found.question, found.answered, rest, reason=found.reason, missing=found.missing
+            found.question, found.answered, rest, reason=found.reason, missing=found.missing,
+            unmatched=found.unmatched,
         )
 
     def corpus_id(self) -> str:

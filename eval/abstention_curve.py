@@ -34,7 +34,9 @@ THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 17)]
 class Scored:
     no_answer: bool
     confidence: float
-    missing: bool  # a question word is nowhere in the corpus: abstains at any threshold
+    # A question word is nowhere in the corpus, or a name of the question is not on the
+    # best passage's page: it abstains at any threshold.
+    missing: bool
 
 
 def scored_suite() -> dict[str, list[Scored]]:
@@ -47,7 +49,7 @@ def scored_suite() -> dict[str, list[Scored]]:
         rows = []
         for q in load_questions(qs.questions):
             a = answer(index, q.question, no_gate)
-            rows.append(Scored(q.no_answer, a.confidence, bool(a.missing)))
+            rows.append(Scored(q.no_answer, a.confidence, bool(a.missing or a.unmatched)))
         out[qs.name] = rows
     return out
 
@@ -69,7 +71,7 @@ def scored_squad(n: int) -> list[Scored]:
         rows = []
         for q in questions[:n]:
             a = answer(index, q.question, no_gate)
-            rows.append(Scored(q.file not in kept, a.confidence, bool(a.missing)))
+            rows.append(Scored(q.file not in kept, a.confidence, bool(a.missing or a.unmatched)))
     return rows
 
 

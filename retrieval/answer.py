@@ -13,6 +13,7 @@ from typing import Any
 from retrieval.analyze import fold, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
+from retrieval.specific import unmatched
 
 MAX_QUESTION_CHARS = 1000
 QUOTE_CHARS = 350
@@ -97,11 +98,14 @@ class Answer:
     answered: bool
     passages: list[AnswerPassage] = field(default_factory=list)
     # Why there is no answer: "empty", "too_long", "no_terms", "not_found", "not_mentioned"
-    # (a question word is nowhere in the documents); "" when answered.
+    # (a question word is nowhere in the documents), "unmatched" (a name of the question is
+    # not on the closest passage's page); "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).
     missing: list[str] = field(default_factory=list)
+    # Names of the question (see `retrieval.specific`) that the closest passage's file lacks.
+    unmatched: list[str] = field(default_factory=list)
     # How well the best passages cover the question (see `confidence`); below
     # `AnswerConfig.min_confidence` it abstains.
     confidence: float = 0.0
@@ -111,6 +115,9 @@ class Answer:
         if self.reason == "not_mentioned":
             named = " or ".join(f"**{w}**" for w in self.missing[:MAX_MISSING_SHOWN])
             return f"The documents don't mention {named}."
+        if self.reason == "unmatched":
+            named = " or ".join(f"**{w}**" for w in self.unmatched[:MAX_MISSING_SHOWN])
+            return f"The closest passages are not about {named}, so they don't answer this."
         return NO_ANSWER_MESSAGES.get(self.reason, "")
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +133,8 @@ class Answer:
             out["sources_differ"] = self.disagreement.describe()
         if self.missing:
             out["missing"] = self.missing
+        if self.unmatched:
+            out["unmatched"] = self.unmatched
         return out
 
 
@@ -431,6 +440,10 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # A word of the question that the documents have nowhere, in any form: whatever else
     # matches, they cannot be about it.
     answered = best >= cfg.min_confidence and not terms.missing
+    # A name of the question that the best passage's page never says: it answers for
+    # something else (another program's port, another year's conference).
+    apart = unmatched(index, question, shown[0].hit.index) if answered and shown else []
+    answered = answered and not apart
     term_set = set(terms.tokens)
 
     disagreement = None
@@ -440,10 +453,13 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
             disagreement, shown = _find_disagreement(scored, shown, cfg, kinds)
     # The score shown is the one the passages were ranked by, so [1] never shows less than [2].
     passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
-    reason = "" if answered else "not_mentioned" if terms.missing else "not_found"
+    reason = (
+        "" if answered else "not_mentioned" if terms.missing else "unmatched" if apart
+        else "not_found"
+    )
     return Answer(
         question, answered, passages, reason=reason, disagreement=disagreement,
-        missing=terms.missing, confidence=best,
+        missing=terms.missing, unmatched=apart, confidence=best,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.acronyms import (
     DEFINITION_PASSAGES,
@@ -37,6 +38,7 @@ from retrieval.engines import (
 from retrieval.fields import PREFIXES
 from retrieval.impacts import Impacts
 from retrieval.passages import PassageTable
+from retrieval.specific import NAME_SAMPLE_PASSAGES, capitalised_in
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,7 @@ class Index:
         self.files = self.passages.present_files()
         self._terms_cache: dict[int, frozenset[str]] = {}
         self._definitions: dict[str, str | None] = {}
+        self._names: dict[str, bool] = {}
 
     @classmethod
     def build_folder(
@@ -285,12 +288,9 @@ class Index:
         definition holds too). Remembered."""
         key = f"{acronym} {beside}"
         if key not in self._definitions:
-            p = self.postings
-            t = p.vocab[token]
-            holders = p.docs[p.indptr[t] : p.indptr[t + 1]]
+            holders = self._holders(token)
             if beside:  # (a word the corpus lacks leaves no passage to read)
-                b = p.vocab.get(beside)
-                other = p.docs[p.indptr[b] : p.indptr[b + 1]] if b is not None else p.docs[:0]
+                other = self._holders(beside)
                 # Both ascending: look the few holders up in the other postings.
                 at = np.minimum(np.searchsorted(other, holders), max(len(other) - 1, 0))
                 holders = holders[other[at] == holders] if len(other) else other
@@ -400,6 +400,35 @@ class Index:
             Hit(self.passages[int(i)], float(s), int(i))
             for i, s in zip(found.tolist(), scores.tolist(), strict=True)
         ]
+
+    def _holders(self, term: str) -> npt.NDArray[np.int32]:
+        """The passages whose postings hold an index term, ascending."""
+        p = self.postings
+        t = p.vocab.get(term)
+        return p.docs[p.indptr[t] : p.indptr[t + 1]] if t is not None else p.docs[:0]
+
+    def holder_count(self, token: str) -> int:
+        """How many passages' text holds a token."""
+        return len(self._holders(token))
+
+    def written_as_name(self, word: str, token: str) -> bool:
+        """Whether the passages holding a word write it as a name (see
+        `retrieval.specific.capitalised_in`), from the first few of them. Remembered."""
+        if word not in self._names:
+            holders = self._holders(token)[:NAME_SAMPLE_PASSAGES]
+            texts = (self.passages[int(i)].text for i in holders)
+            self._names[word] = capitalised_in(word, texts)
+        return self._names[word]
+
+    def file_holds(self, token: str, passage: int) -> bool:
+        """Whether any passage of passage `passage`'s file holds a token, in its text or
+        another field (a section heading, code)."""
+        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
+        file = self.passages.file_id(passage)
+        return any(
+            bool((self.passages.file_ids(self._holders(p + token)) == file).any())
+            for p in prefixes
+        )
 
     def passage_terms(self, i: int) -> frozenset[str]:
         found = self._terms_cache.get(i)

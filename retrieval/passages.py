@@ -176,6 +176,14 @@ class PassageTable(Sequence[Passage]):
         """The files that have at least one passage, sorted."""
         return sorted(self.files[i] for i in np.unique(self._file).tolist())
 
+    def file_id(self, i: int) -> int:
+        """The number of passage i's file in `files`."""
+        return int(self._file[i])
+
+    def file_ids(self, indices: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        found: npt.NDArray[Any] = self._file[indices]
+        return found
+
     def indices_of(self, file: str) -> list[int]:
         if self._file_ids is None:
             self._file_ids = {name: i for i, name in enumerate(self.files)}

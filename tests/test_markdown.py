@@ -402,3 +402,14 @@ def test_a_page_without_a_title_is_named_by_its_file() -> None:
     assert [b.section for b in found] == ["remote write", "remote write › Tuning"]
     titled = read_markdown("# Remote Write\n\nIntro text.\n", page="remote write")
     assert [b.section for b in titled] == ["Remote Write"]
+
+
+def test_a_paragraph_introducing_a_quote_leads_it() -> None:
+    # Who is quoted is in the sentence before the quote: one passage holds both.
+    found = read_markdown(
+        "# Speed\n\nThis is how Bjarne Stroustrup, who designed C++, puts it in a long\n"
+        "sentence that runs past a few words:\n\n"
+        "> What you don't use, you don't pay for.\n\nThe next paragraph.\n"
+    )
+    assert [(b.line_start, b.line_end) for b in found] == [(3, 6), (8, 8)]
+    assert "Stroustrup" in found[0].text and "pay for" in found[0].text

@@ -83,6 +83,8 @@ LIST_GROUP_CHARS = 800
 # A short paragraph that only labels what follows ("**Metric names:**") leads the next block.
 LEAD_IN_WORDS = 8
 ITEM_MARK = "• "
+# Blocks that a paragraph ending in a colon introduces, however long it is.
+INTRODUCED = ("bullet_list_open", "ordered_list_open", "blockquote_open")
 # The title in YAML (`title: Setup`) or TOML (`title = "Setup"`) front matter.
 _YAML_TITLE = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.MULTILINE)
 # An MDX module line (`import Tabs from '@theme/Tabs';`, `export const x = ...`): code.
@@ -337,13 +339,13 @@ class _Reader:
         self.flush_lead()
         self.lead = (label if label[-1] in ".:?!" else f"{label}:", [(0, line)])
 
-    def paragraph(self, inline: _Inline, before_list: bool) -> None:
+    def paragraph(self, inline: _Inline, before_block: bool) -> None:
         text = inline.text
         if not any(ch.isalpha() for ch in text) or _MDX_STATEMENT.match(text):
             return
-        # A label ("Metric names:"), or a sentence that introduces the list under it ("…
-        # which we call unsafe superpowers. Those include:"), leads the next block.
-        if text.endswith(":") and (before_list or len(text.split()) <= LEAD_IN_WORDS):
+        # A label ("Metric names:"), or a sentence that introduces the list or quote under
+        # it ("… which we call unsafe superpowers. Those include:"), leads the next block.
+        if text.endswith(":") and (before_block or len(text.split()) <= LEAD_IN_WORDS):
             marks = inline.marks
             if self.lead is not None:  # a lead-in of a lead-in ("Upgrading:", then "pip:")
                 text, marks = _after_lead(self.lead, text, marks)
@@ -462,7 +464,7 @@ def read_markdown(
             if inline.map is not None:
                 reader.paragraph(
                     _Inline(inline, inline.map[0] + 1),
-                    following in ("bullet_list_open", "ordered_list_open"),
+                    following in INTRODUCED,
                 )
             i = end
         elif kind in ("bullet_list_open", "ordered_list_open"):

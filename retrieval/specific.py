@@ -1,0 +1,104 @@
+"""The words of a question that name one particular thing: a product, a project, a person, a
+year or a version ("What port does the **Pushgateway** listen on?", "When is PromCon
+**2026**?"). A passage that answers such a question comes from a page that has that name: a
+confident match from a page that never says it answers some other question (the port of
+another program, the conference of another year), so citebot says what the closest passages
+lack instead of quoting them.
+
+Only names that few passages hold count (a project's own name is on every page, so its docs
+need not repeat it), and only names that are no everyday English word: the asker's "Church" or
+"Bible" is too often written another way in the answer ("Methodist", "Genesis")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from retrieval.analyze import DROPPED, index_tokens, normalize, words
+from retrieval.asker import everyday_words
+
+if TYPE_CHECKING:
+    from retrieval.index import Index
+
+# A name held by more than this share of the passages is the corpus's topic, not a detail.
+MAX_HOLDER_SHARE = 0.1
+# A number this long, or one with a dot, names something (a year, a version, a port); a short
+# one is as often written out ("8 days", "eight days").
+MIN_NUMBER_CHARS = 3
+# Whether the corpus writes a word as a name is read from this many of its passages.
+NAME_SAMPLE_PASSAGES = 32
+# ... and it does when at least this share of its uses inside a sentence are capitalised,
+NAME_CAPITAL_SHARE = 0.7
+# ... out of at least this many.
+NAME_MIN_USES = 2
+
+# A word the asker capitalises: an initial capital followed by a small letter ("PromCon",
+# "OpenAI"); all capitals are acronyms, a kind of thing more than a name ("RAM", "CEO").
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][a-z][\w-]*")
+# What ends a sentence or starts a heading, list item or quote: the next word's capital
+# says nothing about it being a name.
+_SENTENCE_START = frozenset(".!?:;\n•*#-—–\"“‘'(")
+
+
+@dataclass(frozen=True)
+class Specific:
+    word: str  # as the question has it, case-folded
+    token: str  # its index token
+
+
+def capitalised_in(word: str, texts: Iterable[str]) -> bool:
+    """Whether texts write `word` (case-folded) with a capital where a sentence does not
+    start: as a name ("the Pushgateway exposes…")."""
+    pattern = re.compile(rf"(?<![\w]){re.escape(word)}(?![\w])", re.IGNORECASE)
+    capitals = uses = 0
+    for text in texts:
+        for found in pattern.finditer(text):
+            before = text[: found.start()].rstrip()
+            if not before or before[-1] in _SENTENCE_START:
+                continue
+            uses += 1
+            written = found.group(0)
+            capitals += written[0].isupper() and not written.isupper()
+    return uses >= NAME_MIN_USES and capitals >= NAME_CAPITAL_SHARE * uses
+
+
+def specific_terms(index: Index, question: str) -> list[Specific]:
+    """The question's words that name one thing and that few passages hold."""
+    raw = words(question)
+    tokens = index_tokens(raw)
+    # The first word is capitalised as a sentence's is, not as a name.
+    after_first = normalize(question).partition(" ")[2]
+    asked_capitalised = {w.casefold() for w in _CAPITALISED.findall(after_first)}
+    everyday = everyday_words()
+    most = MAX_HOLDER_SHARE * len(index.passages)
+    out: list[Specific] = []
+    for word, token in zip(raw, tokens, strict=True):
+        if token == DROPPED or any(s.token == token for s in out):
+            continue
+        held = index.holder_count(token)
+        if held > most:
+            continue
+        if any(ch.isdigit() for ch in token):  # (a year no page has is no page's either)
+            named = len(token) >= MIN_NUMBER_CHARS or "." in token
+        else:  # (a word no page has is said to be missing: see `retrieval.asker`)
+            named = held > 0 and word.isalpha() and word not in everyday and (
+                word in asked_capitalised or index.written_as_name(word, token)
+            )
+        if named:
+            out.append(Specific(word, token))
+    return out
+
+
+def unmatched(index: Index, question: str, passage: int) -> list[str]:
+    """The question's names that neither a passage nor any other passage of its file has,
+    as asked."""
+    specific = specific_terms(index, question)
+    if not specific:
+        return []
+    held = index.passage_terms(passage)
+    return [
+        s.word for s in specific
+        if s.token not in held and not index.file_holds(s.token, passage)
+    ]

@@ -1,0 +1,86 @@
+"""A question's names (products, people, years, versions) must be on the answering page:
+a confident match from a page that never says the name answers something else."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer import answer
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+from retrieval.specific import capitalised_in, specific_terms
+
+# Pages of a small monitoring manual: each program's page says its own default port, and
+# enough other pages that one program's name is a detail, not the corpus's topic.
+PAGES = {
+    "perses.md": "# Perses\n\nBy default, Perses listens on port 8080 for its web interface.\n",
+    "grafana.md": "# Grafana\n\nBy default, Grafana listens on port 3000. The login is admin.\n",
+    "pushgateway.md": (
+        "# Batch jobs\n\nThe Pushgateway accepts metrics that batch jobs push to it.\n\n"
+        "Each push replaces the group of metrics sent before.\n\n"
+        "Teams often run one Pushgateway each.\n"
+    ),
+    "promcon.md": "# Conference\n\nPromCon 2025 takes place in Munich in October.\n",
+    **{
+        f"topic{n}.md": f"# Topic {n}\n\nAlerting rules number {n} fire when the query "
+        "returns samples for longer than the rule's duration.\n"
+        for n in range(20)
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    folder = tmp_path_factory.mktemp("manual")
+    for name, text in PAGES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return Index.build_folder(folder, RankingConfig())
+
+
+@pytest.mark.parametrize(
+    ("word", "texts", "expected"),
+    [
+        ("pushgateway", ["The Pushgateway accepts.", "Run the Pushgateway next to it."], True),
+        ("pushgateway", ["Pushgateway starts a sentence.", "So does: Pushgateway runs."], False),
+        ("ram", ["The RAM goes.", "More RAM helps."], False),  # acronyms: kinds of things
+        ("gateway", ["the gateway pushes.", "A Gateway is a thing."], False),
+        ("pushgateway", ["Only once is the Pushgateway named."], False),
+    ],
+)
+def test_a_name_is_what_texts_capitalise_inside_sentences(
+    word: str, texts: list[str], expected: bool
+) -> None:
+    assert capitalised_in(word, texts) is expected
+
+
+def test_names_and_long_numbers_are_specific_and_everyday_words_are_not(manual: Index) -> None:
+    found = specific_terms(manual, "What port does the Pushgateway listen on in 2025?")
+    assert [s.word for s in found] == ["pushgateway", "2025"]
+    # Lower case as typed in chat: the corpus writes it as a name.
+    assert [s.word for s in specific_terms(manual, "pushgateway port")] == ["pushgateway"]
+    # "Alerting" is an everyday word, "8080" is held by one page, "10" is too short.
+    assert [s.word for s in specific_terms(manual, "Alerting on 10 rules at 8080")] == ["8080"]
+
+
+def test_a_name_the_best_page_lacks_is_said_instead_of_answering(manual: Index) -> None:
+    a = answer(manual, "What port does the Pushgateway listen on by default?")
+    assert not a.answered
+    assert a.reason == "unmatched"
+    assert a.unmatched == ["pushgateway"]
+    assert "**pushgateway**" in a.message
+    assert a.passages  # the closest passages are still shown, as not an answer
+
+
+def test_a_year_the_best_page_lacks_is_unmatched(manual: Index) -> None:
+    a = answer(manual, "When and where is PromCon 2026 taking place?")
+    assert not a.answered
+    assert a.unmatched == ["2026"]
+    assert answer(manual, "When and where is PromCon 2025 taking place?").answered
+
+
+def test_the_name_may_be_elsewhere_on_the_answering_page(manual: Index) -> None:
+    a = answer(manual, "what replaces the group of metrics on each Pushgateway push")
+    assert a.answered, a.message
+    assert a.passages[0].file == "pushgateway.md"
+    assert "Pushgateway" not in a.passages[0].text  # the page says it, not the passage
+    assert answer(manual, "What port does Perses listen on by default?").answered
