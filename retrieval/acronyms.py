@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,7 +44,7 @@ class Group:
 
 def _parts(text: str) -> list[str]:
     """Words, a hyphenated word as its parts ("Write-Ahead Log" is three)."""
-    return _WORD.findall(text.replace("-", " "))
+    return _WORD.findall(text.replace("-", " ").replace("’", "'"))
 
 
 @lru_cache(maxsize=4096)
@@ -53,8 +53,9 @@ def _definition_patterns(capitals: str) -> tuple[re.Pattern[str], re.Pattern[str
     return (
         # The acronym in brackets, after what it stands for: "Service Level Objective (SLO)".
         re.compile(rf"\(\s*{escaped}s?\s*\)"),
-        # The acronym, then what it stands for in brackets: "SLO (service level objective)".
-        re.compile(rf"\b{escaped}s?\s*\(([A-Za-z][\w' &-]{{0,80}})\)"),
+        # The acronym, then what it stands for in brackets: "SLO (service level objective)",
+        # "TOML (Tom's Obvious, Minimal Language)".
+        re.compile(rf"\b{escaped}s?\s*\(([A-Za-z][\w'’ ,&-]{{0,80}})\)"),
     )
 
 
@@ -99,15 +100,6 @@ def expansion_in(acronym: str, text: str) -> str | None:
         words = _parts(m.group(1))
         if words and _long_form(acronym, words) == words:
             return " ".join(words)
-    return None
-
-
-def defined_in(acronym: str, texts: Iterable[str]) -> str | None:
-    """The first definition of `acronym` in `texts`."""
-    for text in texts:
-        found = expansion_in(acronym, text)
-        if found is not None:
-            return found
     return None
 
 

@@ -160,6 +160,16 @@ _COUNT = re.compile(
     re.I,
 )
 
+# A question asking what an acronym stands for: "what does SLO stand for", "TOML stands for",
+# "what is WAL short for", "meaning of TTL".
+_ACRONYM = r"([A-Za-z][A-Za-z0-9]{1,9})"
+_STANDS_FOR = re.compile(
+    rf"\b{_ACRONYM}\s+(?:stands?\s+for|is\s+short\s+for)\b"
+    rf"|\bwhat\s+(?:does|do|is)\s+(?:an?\s+|the\s+)?{_ACRONYM}\s+(?:mean|short\s+for)\b"
+    rf"|\b(?:meaning|expansion|full\s+form|long\s+form)\s+of\s+(?:an?\s+|the\s+)?{_ACRONYM}\b",
+    re.IGNORECASE,
+)
+
 # Which figure kinds a question form asks about, for the "sources differ" note.
 _KINDS = [("money", _MONEY_OR_PERCENT), ("percent", _MONEY_OR_PERCENT), ("year", _YEAR),
           ("count", _NUMBER)]
@@ -404,6 +414,16 @@ def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
     return chosen
 
 
+def _definition_asked(index: Index, question: str) -> int | None:
+    """For "what does TOML stand for", a passage that spells out the acronym (see
+    `retrieval.acronyms.expansion_in`), if the documents have one."""
+    found = _STANDS_FOR.search(question)
+    if found is None:
+        return None
+    acronym = next(g for g in found.groups() if g).casefold()
+    return index.defining_passage(acronym)
+
+
 def answer(index: Index, question: str, config: AnswerConfig | None = None) -> Answer:
     cfg = config or AnswerConfig()
     question = " ".join(question.split())
@@ -434,9 +454,20 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # Rounded so that float noise between engines never reorders equal passages.
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))
 
+    defining = _definition_asked(index, question)
+    if defining is not None:  # the passage that spells out the acronym asked about is first
+        hit = Hit(index.passages[defining], hits[0].score, defining)
+        sentence, coverage = _score_sentences(
+            hit, terms, weights, total, expected, question, cfg, pairs
+        )
+        scored = [_Scored(hit, sentence, coverage, scored[0].rank_score)] + [
+            s for s in scored if s.hit.index != defining
+        ]
     shown = _diverse(scored, cfg.top_k, cfg.diversity)
     known = known_idf(index, terms)
     best = max(confidence(index, terms, s.hit, known) for s in scored[:5])
+    if defining is not None:
+        best = 1.0  # the spelled-out form is the whole answer, whatever words it shares
     # A word of the question that the documents have nowhere, in any form: whatever else
     # matches, they cannot be about it.
     answered = best >= cfg.min_confidence and not terms.missing

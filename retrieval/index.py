@@ -18,7 +18,7 @@ from retrieval.acronyms import (
     Group,
     acronym_groups,
     compound_groups,
-    defined_in,
+    expansion_in,
 )
 from retrieval.analyze import index_tokens, tokenize, words
 from retrieval.asker import common_words, understand
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 # A bibliography entry may answer a question nobody else answers, but never beats prose.
 # At most 1: the sparse engine's impact bounds assume boosts never raise a score.
 REFERENCE_WEIGHT = 0.5
+# Holders of an acronym read for its definition when a question asks what it stands for (one
+# decoded passage each: a bound on a common acronym's cost in a large corpus).
+ASKED_DEFINITION_PASSAGES = 1024
 
 Progress = Callable[[int, int], None]
 # A word typed in capitals ("WAL", "SLOs") is asked as an acronym even if it is English.
@@ -294,9 +297,27 @@ class Index:
                 # Both ascending: look the few holders up in the other postings.
                 at = np.minimum(np.searchsorted(other, holders), max(len(other) - 1, 0))
                 holders = holders[other[at] == holders] if len(other) else other
-            texts = (self.passages[int(i)].text for i in holders[:DEFINITION_PASSAGES])
-            self._definitions[key] = defined_in(acronym, texts)
+            found = self._first_definition(acronym, holders)
+            self._definitions[key] = found[1] if found else None
         return self._definitions[key]
+
+    def _first_definition(
+        self, acronym: str, holders: npt.NDArray[np.int32], limit: int = DEFINITION_PASSAGES
+    ) -> tuple[int, str] | None:
+        """The first of the first `limit` holders that defines an acronym, and what as."""
+        for i in holders[:limit].tolist():
+            found = expansion_in(acronym, self.passages[i].text)
+            if found is not None:
+                return i, found
+        return None
+
+    def defining_passage(self, acronym: str) -> int | None:
+        """A passage that spells out an acronym (case-folded letters): "TOML (Tom's
+        Obvious, Minimal Language)". Asked for outright, so more of its holders are read
+        than for a definition looked for by the way."""
+        token = index_tokens([acronym])[0]
+        found = self._first_definition(acronym, self._holders(token), ASKED_DEFINITION_PASSAGES)
+        return found[0] if found else None
 
     def _scoring_ids(self, tokens: Sequence[str]) -> list[int]:
         """Term ids of tokens in the text and in the other fields."""

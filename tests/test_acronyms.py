@@ -21,6 +21,8 @@ from retrieval.index import Index
         ("wal", "Samples go to the write-ahead log (WAL) first.", "write ahead log"),
         ("bls", "Per the Bureau of Labor Statistics (BLS):", "Bureau of Labor Statistics"),
         ("tsdb", "Prometheus has a Time Series Database (TSDB) inside.", "Time Series Database"),
+        ("toml", "It is in the TOML (Tom’s Obvious, Minimal Language) format.",
+         "Tom's Obvious Minimal Language"),
         ("ok", "Run it again (ok) to finish.", None),
         ("dog", "The big red dog (dog) barks.", None),  # one word is no phrase
         ("api", "See the reference docs (API).", None),
@@ -134,3 +136,34 @@ def test_a_group_whose_asked_word_the_corpus_lacks(tmp_path: Path) -> None:
     terms = index.terms("what was her nick name")
     assert [(g.own, g.others) for g in terms.groups] == [(("nick", "name"), (("nicknam",),))]
     assert answer(index, "what was her nick name").passages[0].text.startswith("Her nickname")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what does TOML stand for?", "toml stands for", "what is toml short for",
+     "meaning of TOML"],
+)
+def test_what_an_acronym_stands_for_is_answered_by_its_definition(
+    tmp_path: Path, question: str
+) -> None:
+    # Pages that use the acronym come first in the folder: the definition is found anyway,
+    # though it shares no other word with the question.
+    for n in range(40):
+        (tmp_path / f"a{n:02}.md").write_text(
+            f"# Manifest {n}\n\nEdit the TOML manifest number {n} to add a dependency.\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "z.md").write_text(
+        "# Cargo\n\nThis file is in the TOML (Tom’s Obvious, Minimal Language) format.\n",
+        encoding="utf-8",
+    )
+    a = answer(Index.build_folder(tmp_path, RankingConfig()), question)
+    assert a.answered
+    assert a.passages[0].file == "z.md"
+    assert "Obvious, Minimal Language" in a.passages[0].marked
+
+
+def test_a_word_that_is_no_acronym_is_not_looked_up_as_one(slo_docs: Path) -> None:
+    index = Index.build_folder(slo_docs, RankingConfig())
+    assert index.defining_passage("budget") is None
+    assert index.defining_passage("slo") is not None
