@@ -473,7 +473,10 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     answered = best >= cfg.min_confidence and not terms.missing
     # A name of the question that the best passage's page never says: it answers for
     # something else (another program's port, another year's conference).
-    apart = unmatched(index, question, shown[0].hit.index) if answered and shown else []
+    apart = (
+        unmatched(index, question, shown[0].hit.index, terms.corrections)
+        if answered and shown else []
+    )
     answered = answered and not apart
     term_set = set(terms.tokens)
 

@@ -12,7 +12,7 @@ need not repeat it), and only names that are no everyday English word: the asker
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,13 +64,21 @@ def capitalised_in(word: str, texts: Iterable[str]) -> bool:
     return uses >= NAME_MIN_USES and capitals >= NAME_CAPITAL_SHARE * uses
 
 
-def specific_terms(index: Index, question: str) -> list[Specific]:
-    """The question's words that name one thing and that few passages hold."""
-    raw = words(question)
+def specific_terms(
+    index: Index, question: str, corrections: Mapping[str, str] | None = None
+) -> list[Specific]:
+    """The question's words that name one thing and that few passages hold. `corrections`:
+    typed words and what they were read as (see `retrieval.asker`), so a name typed with a
+    slip ("Puhgateway") is the name."""
+    fixed = {typed: read for typed, read in (corrections or {}).items() if " " not in read}
+    raw = [fixed.get(w, w) for w in words(question)]
     tokens = index_tokens(raw)
     # The first word is capitalised as a sentence's is, not as a name.
     after_first = normalize(question).partition(" ")[2]
-    asked_capitalised = {w.casefold() for w in _CAPITALISED.findall(after_first)}
+    asked_capitalised = {
+        fixed.get(typed, typed)
+        for typed in (w.casefold() for w in _CAPITALISED.findall(after_first))
+    }
     everyday = everyday_words()
     most = MAX_HOLDER_SHARE * len(index.passages)
     out: list[Specific] = []
@@ -91,10 +99,12 @@ def specific_terms(index: Index, question: str) -> list[Specific]:
     return out
 
 
-def unmatched(index: Index, question: str, passage: int) -> list[str]:
+def unmatched(
+    index: Index, question: str, passage: int, corrections: Mapping[str, str] | None = None
+) -> list[str]:
     """The question's names that neither a passage nor any other passage of its file has,
-    as asked."""
-    specific = specific_terms(index, question)
+    as read (see `specific_terms`)."""
+    specific = specific_terms(index, question, corrections)
     if not specific:
         return []
     held = index.passage_terms(passage)

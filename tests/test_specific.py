@@ -84,3 +84,8 @@ def test_the_name_may_be_elsewhere_on_the_answering_page(manual: Index) -> None:
     assert a.passages[0].file == "pushgateway.md"
     assert "Pushgateway" not in a.passages[0].text  # the page says it, not the passage
     assert answer(manual, "What port does Perses listen on by default?").answered
+
+
+def test_a_name_typed_with_a_slip_is_the_name(manual: Index) -> None:
+    a = answer(manual, "What port does the Puhgateway listen on by default?")
+    assert a.unmatched == ["pushgateway"]
