@@ -33,7 +33,7 @@ class AnswerConfig:
     # Bonus, in question-weight share, for a sentence holding the kind of thing asked for.
     type_bonus: float = 0.25
     # A passage from an already shown file gives way to another file's within this ratio.
-    diversity: float = 0.6
+    diversity: float = 0.9
     # Weight of question word pairs found close together in the sentence (term proximity).
     proximity_weight: float = 0.5
     # Two question words count as together when at most this many tokens apart.
@@ -411,6 +411,8 @@ def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
                     break
         chosen.append(pick)
         rest.remove(pick)
+    # Shown in score order: a passage chosen for its file may outscore none shown after it.
+    chosen.sort(key=lambda s: -s.rank_score)
     return chosen
 
 
