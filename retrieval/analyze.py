@@ -14,7 +14,7 @@ import numpy.typing as npt
 import Stemmer
 
 # Bump when the token stream changes, so cached indexes built with the old one are rebuilt.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 _FOLD = str.maketrans(
     {
@@ -165,6 +165,45 @@ def index_tokens(raw: list[str]) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """The index tokens of a text: words without stopwords, stemmed."""
     return list(filter(DROPPED.__ne__, _tokens_of(words(text))))
+
+
+# An operator written as inline code ("`^`", "`?`", "`+=`"): in documentation it is the name
+# of a thing, and a question about it ("what does ? do") has no other word to find it by.
+OPERATOR_CHARS = "!#$%&*+-./:;<=>?@^|~"
+_CODE_OPERATOR = re.compile(rf"`([{re.escape(OPERATOR_CHARS)}]{{1,3}})`")
+
+
+def operator_tokens(text: str) -> list[str]:
+    """`tokenize(text)` with each operator written as inline code kept in place as a token
+    of its own; no word token is made of these characters, so the two never clash."""
+    if "`" not in text:
+        return tokenize(text)
+    out: list[str] = []
+    at = 0
+    for m in _CODE_OPERATOR.finditer(text):
+        out.extend(tokenize(text[at : m.start()]))
+        out.append(m.group(1))
+        at = m.end()
+    out.extend(tokenize(text[at:]))
+    return out
+
+
+# Marks that prose uses on their own between words: read as punctuation, not operators.
+_PROSE_MARKS = frozenset({"-", "--", ".", "..", "...", ":", ";", "/", "&"})
+_ASKED_OPERATOR = re.compile(
+    rf"(?:(?<=\s)|^|(?<=`))([{re.escape(OPERATOR_CHARS)}]{{1,3}})(?=\s|$|`)"
+)
+
+
+def asked_operators(question: str) -> list[str]:
+    """The operators a question names, standing alone or as inline code ("what does ? do",
+    "overload `^`"); a mark ending the question ("how ?") is its punctuation."""
+    body = question.rstrip().rstrip("?!.")
+    return [
+        m.group(1)
+        for m in _ASKED_OPERATOR.finditer(body)
+        if m.group(1) not in _PROSE_MARKS
+    ]
 
 
 def _tokens_of(found: list[str]) -> list[str]:

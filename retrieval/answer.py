@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import fold, tokenize
+from retrieval.analyze import fold, operator_tokens, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 from retrieval.specific import unmatched
@@ -196,7 +196,7 @@ def _sentence_positions(sentence: str) -> dict[str, tuple[int, ...]]:
     """Each token of the sentence and where it stands. Top passages recur across questions,
     so their sentences are analysed once; callers only read the result."""
     positions: dict[str, list[int]] = {}
-    for i, tok in enumerate(tokenize(sentence)):
+    for i, tok in enumerate(operator_tokens(sentence)):
         positions.setdefault(tok, []).append(i)
     return {tok: tuple(at) for tok, at in positions.items()}
 

@@ -31,7 +31,14 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.analyze import DOC_BREAK, DROPPED, index_tokens, tokenize, word_codes
+from retrieval.analyze import (
+    DOC_BREAK,
+    DROPPED,
+    index_tokens,
+    operator_tokens,
+    tokenize,
+    word_codes,
+)
 from retrieval.corpus import (
     Block,
     CorpusError,
@@ -336,7 +343,7 @@ def _analyze_files(job: tuple[str, list[str]], by_content: bool) -> FileBatch:
             text_end.append(size)
             if fielded:
                 sections[len(keys) - 1] = block.section
-                body_tokens = tokenize(index_body(block.text))
+                body_tokens = operator_tokens(index_body(block.text))
                 counts.add(
                     body_tokens + field_tokens(block.section, block.code), len(body_tokens)
                 )

@@ -20,10 +20,10 @@ from retrieval.acronyms import (
     compound_groups,
     expansion_in,
 )
-from retrieval.analyze import index_tokens, tokenize, words
+from retrieval.analyze import asked_operators, index_tokens, operator_tokens, tokenize, words
 from retrieval.asker import common_words, understand
 from retrieval.build import build_folder, release_free_memory
-from retrieval.corpus import Passage, corpus_files
+from retrieval.corpus import Passage, corpus_files, is_markdown
 from retrieval.engines import (
     Engine,
     FloatArray,
@@ -96,7 +96,8 @@ def passage_tokens(passage: Passage) -> list[str]:
     """The words a passage is known by: its text's tokens plus the words its heading adds,
     each once (a headline of a clipping, or a Markdown block's section path), so a heading
     counts towards how much of a question a passage covers."""
-    tokens = tokenize(passage.body_for_index())
+    body = passage.body_for_index()
+    tokens = operator_tokens(body) if is_markdown(passage.file) else tokenize(body)
     if passage.heading:
         have = set(tokens)
         for tok in tokenize(passage.heading):
@@ -243,7 +244,9 @@ class Index:
         understood = understand(
             question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t])
         )
-        tokens = understood.tokens
+        tokens = understood.tokens + [
+            op for op in asked_operators(question) if op in self.postings.vocab
+        ]
         known: list[int] = []
         idf: list[float] = []
         unknown: list[str] = []

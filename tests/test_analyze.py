@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from retrieval import analyze
-from retrieval.analyze import STOPWORDS, normalize, tokenize, words
+from retrieval.analyze import (
+    STOPWORDS,
+    asked_operators,
+    normalize,
+    operator_tokens,
+    tokenize,
+    words,
+)
 from retrieval.engines import RankingConfig
 from retrieval.index import passage_tokens
 from tests.oracle import build_index, load_corpus
@@ -138,3 +145,12 @@ def test_word_codes_match_the_regex_on_random_ascii() -> None:
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(500)]
     codes, distinct = analyze.word_codes(texts)
     assert [distinct[c] for c in codes] == _regex_words(texts)
+
+
+def test_operators_in_inline_code_are_tokens_in_place() -> None:
+    assert operator_tokens("the `?` operator on a `Result`") == ["?", "oper", "result"]
+    # Longer code is words, as before; a question's own punctuation is no operator.
+    assert operator_tokens("`a ^ b` and `^=`") == [*tokenize("a b and"), "^="]
+    assert asked_operators("can i use ? on an option?") == ["?"]
+    assert asked_operators("how does it work ?") == []
+    assert asked_operators("overload `+=` - not / this") == ["+="]

@@ -413,3 +413,44 @@ def test_a_paragraph_introducing_a_quote_leads_it() -> None:
     )
     assert [(b.line_start, b.line_end) for b in found] == [(3, 6), (8, 8)]
     assert "Stroustrup" in found[0].text and "pay for" in found[0].text
+
+
+OPERATORS = """\
+# Operators
+
+| Operator | Example | Overloadable? |
+|----------|---------|---------------|
+| `+` | `a + b` | `Add` |
+| `^` | `a ^ b` | `BitXor` |
+| `?` | `expr?` | |
+
+The `?` operator returns early with the error; it works on a `Result` and an `Option`.
+
+Writing a - b or a / b in prose is arithmetic, explained elsewhere: see the trait list.
+"""
+
+
+@pytest.fixture
+def operators(tmp_path: Path) -> Path:
+    (tmp_path / "operators.md").write_text(OPERATORS, encoding="utf-8")
+    (tmp_path / "traits.md").write_text(
+        "# Traits\n\nA trait is overloaded for an operator by implementing it.\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_an_operator_written_as_code_is_found_by_the_operator(operators: Path) -> None:
+    index = Index.build_folder(operators, RankingConfig())
+    found = answer(index, "which trait overloads ^ operator")
+    assert found.passages[0].text.startswith("Operator: `^`")
+    assert "BitXor" in found.passages[0].text
+    early = answer(index, "what does `?` do on an option")
+    assert early.passages[0].text.startswith("The `?` operator")
+    # A mark ending the question, or prose punctuation, is not an operator asked about.
+    assert "?" not in index.terms("what does the operator do ?").tokens
+    assert "-" not in index.terms("a - b").tokens
+    # Both paths read operators alike.
+    reference = build_index(load_corpus(operators), RankingConfig())
+    assert index.postings.vocab == reference.postings.vocab
+    assert "^" in index.postings.vocab and "?" in index.postings.vocab
