@@ -153,6 +153,8 @@ _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
                    r"August|September|October|November|December)\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# A version or release number: "v2.25.0", "1.85.0", "TLS 1.2".
+_VERSION = re.compile(r"\bv?\d+(?:\.\d+)+\b")
 # A count in words, as prose writes small numbers ("at most one library crate").
 _COUNT = re.compile(
     r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -184,6 +186,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         ),
         _MONEY_OR_PERCENT,
     ),
+    (re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b", re.I), _VERSION),
     (re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I), _YEAR),
     (re.compile(r"\bhow (?:many|old|long)\b", re.I), _COUNT),
     (re.compile(r"\bwho\b|\bwhose\b", re.I), _NAME),

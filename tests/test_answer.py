@@ -258,3 +258,15 @@ def test_how_many_counts_numbers_written_as_words(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     a = answer(index, "how many library crates can a package contain")
     assert "at most one library crate" in a.passages[0].marked
+
+
+def test_which_version_is_answered_by_a_version_number(tmp_path: Path) -> None:
+    # Both say the same words; the shorter one outranks on BM25 alone.
+    (tmp_path / "log.md").write_text(
+        "# Query log\n\nThe query log was added to the server.\n\n"
+        "The query log was added in 2.16.0 of the server.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    a = answer(index, "which version added the query log")
+    assert "2.16.0" in a.passages[0].marked
