@@ -170,19 +170,43 @@ def tokenize(text: str) -> list[str]:
 # An operator written as inline code ("`^`", "`?`", "`+=`"): in documentation it is the name
 # of a thing, and a question about it ("what does ? do") has no other word to find it by.
 OPERATOR_CHARS = "!#$%&*+-./:;<=>?@^|~"
-_CODE_OPERATOR = re.compile(rf"`([{re.escape(OPERATOR_CHARS)}]{{1,3}})`")
+_OPERATOR = re.compile(rf"[{re.escape(OPERATOR_CHARS)}]{{1,3}}")
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+# A camelCase or PascalCase name ("peerDependencies", "createServer", "BitXor").
+_CAMEL = re.compile(r"\b[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b")
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z0-9]+")
 
 
-def operator_tokens(text: str) -> list[str]:
-    """`tokenize(text)` with each operator written as inline code kept in place as a token
-    of its own; no word token is made of these characters, so the two never clash."""
+def camel_parts(code: str) -> list[str]:
+    """The tokens of the words inside the camelCase names of code ("peerDependencies" ->
+    peer, depend), so "peer dependencies" finds the name; the name's own token stays."""
+    out: list[str] = []
+    for m in _CAMEL.finditer(code):
+        out.extend(tokenize(" ".join(_CAMEL_PART.findall(m.group(0)))))
+    return out
+
+
+def code_tokens(code: str) -> list[str]:
+    """The tokens of code: its words, and the words inside its camelCase names."""
+    return tokenize(code) + camel_parts(code)
+
+
+def inline_code_tokens(text: str) -> list[str]:
+    """`tokenize(text)`, where each inline code span also gives the words inside its
+    camelCase names, and a span that is only an operator is that operator as a token (no
+    word token is made of those characters, so the two never clash). In place, so
+    positions stay in order."""
     if "`" not in text:
         return tokenize(text)
     out: list[str] = []
     at = 0
-    for m in _CODE_OPERATOR.finditer(text):
+    for m in _CODE_SPAN.finditer(text):
         out.extend(tokenize(text[at : m.start()]))
-        out.append(m.group(1))
+        code = m.group(1)
+        if _OPERATOR.fullmatch(code):
+            out.append(code)
+        else:
+            out.extend(code_tokens(code))
         at = m.end()
     out.extend(tokenize(text[at:]))
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import fold, operator_tokens, tokenize
+from retrieval.analyze import fold, inline_code_tokens, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 from retrieval.specific import unmatched
@@ -153,6 +153,13 @@ _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
                    r"August|September|October|November|December)\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# A default stated with its value: "Default: false", "defaults to `15d`", "the default
+# scrape timeout is 10s".
+_DEFAULT_VALUE = re.compile(
+    r"\bdefaults?\b(?:\s+[\w-]+){0,4}?\s*(?:\bis\b|\bare\b|\bof\b|\bto\b|:|=)\s*"
+    r"(?:\d|`|\"|'|\b(?:true|false|null|none|on|off|enabled|disabled)\b)",
+    re.I,
+)
 # A version or release number: "v2.25.0", "1.85.0", "TLS 1.2".
 _VERSION = re.compile(r"\bv?\d+(?:\.\d+)+\b")
 # A count in words, as prose writes small numbers ("at most one library crate").
@@ -187,6 +194,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         _MONEY_OR_PERCENT,
     ),
     (re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b", re.I), _VERSION),
+    (re.compile(r"\bdefaults?\b", re.I), _DEFAULT_VALUE),
     (re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I), _YEAR),
     (re.compile(r"\bhow (?:many|old|long)\b", re.I), _COUNT),
     (re.compile(r"\bwho\b|\bwhose\b", re.I), _NAME),
@@ -199,7 +207,7 @@ def _sentence_positions(sentence: str) -> dict[str, tuple[int, ...]]:
     """Each token of the sentence and where it stands. Top passages recur across questions,
     so their sentences are analysed once; callers only read the result."""
     positions: dict[str, list[int]] = {}
-    for i, tok in enumerate(operator_tokens(sentence)):
+    for i, tok in enumerate(inline_code_tokens(sentence)):
         positions.setdefault(tok, []).append(i)
     return {tok: tuple(at) for tok, at in positions.items()}
 

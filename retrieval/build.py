@@ -35,7 +35,7 @@ from retrieval.analyze import (
     DOC_BREAK,
     DROPPED,
     index_tokens,
-    operator_tokens,
+    inline_code_tokens,
     tokenize,
     word_codes,
 )
@@ -343,7 +343,7 @@ def _analyze_files(job: tuple[str, list[str]], by_content: bool) -> FileBatch:
             text_end.append(size)
             if fielded:
                 sections[len(keys) - 1] = block.section
-                body_tokens = operator_tokens(index_body(block.text))
+                body_tokens = inline_code_tokens(index_body(block.text))
                 counts.add(
                     body_tokens + field_tokens(block.section, block.code), len(body_tokens)
                 )

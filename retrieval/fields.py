@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.analyze import tokenize
+from retrieval.analyze import code_tokens, tokenize
 
 BODY, SECTION, CODE = 0, 1, 2
 SECTION_PREFIX = "§"
@@ -30,7 +30,7 @@ def field_tokens(section: str, code: str) -> list[str]:
     """A Markdown block's section and code words as terms of their fields. A section word
     counts once however often the path repeats it: it says what the block is about."""
     out = [SECTION_PREFIX + t for t in dict.fromkeys(tokenize(section))]
-    out.extend(CODE_PREFIX + t for t in tokenize(code))
+    out.extend(CODE_PREFIX + t for t in code_tokens(code))
     return out
 
 

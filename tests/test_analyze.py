@@ -11,8 +11,8 @@ from retrieval import analyze
 from retrieval.analyze import (
     STOPWORDS,
     asked_operators,
+    inline_code_tokens,
     normalize,
-    operator_tokens,
     tokenize,
     words,
 )
@@ -148,9 +148,18 @@ def test_word_codes_match_the_regex_on_random_ascii() -> None:
 
 
 def test_operators_in_inline_code_are_tokens_in_place() -> None:
-    assert operator_tokens("the `?` operator on a `Result`") == ["?", "oper", "result"]
+    assert inline_code_tokens("the `?` operator on a `Result`") == ["?", "oper", "result"]
     # Longer code is words, as before; a question's own punctuation is no operator.
-    assert operator_tokens("`a ^ b` and `^=`") == [*tokenize("a b and"), "^="]
+    assert inline_code_tokens("`a ^ b` and `^=`") == [*tokenize("a b and"), "^="]
     assert asked_operators("can i use ? on an option?") == ["?"]
     assert asked_operators("how does it work ?") == []
     assert asked_operators("overload `+=` - not / this") == ["+="]
+
+
+def test_camel_case_names_in_code_also_give_their_words() -> None:
+    found = inline_code_tokens("npm ignores `peerDependencies` here")
+    assert found[:3] == ["npm", "ignor", "peerdepend"]
+    assert {"peer", "depend"} <= set(found)
+    # Prose keeps its words whole: only code is split.
+    assert "java" not in inline_code_tokens("JavaScript and `readFile`")
+    assert {"read", "file"} <= set(inline_code_tokens("JavaScript and `readFile`"))

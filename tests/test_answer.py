@@ -270,3 +270,15 @@ def test_which_version_is_answered_by_a_version_number(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     a = answer(index, "which version added the query log")
     assert "2.16.0" in a.passages[0].marked
+
+
+def test_a_default_is_answered_by_a_sentence_stating_it(tmp_path: Path) -> None:
+    # Both say the same words; the shorter one outranks on BM25 alone.
+    (tmp_path / "flags.md").write_text(
+        "# Scrape timeout\n\nThe default scrape timeout varies.\n\n"
+        "The default scrape timeout is 10s for each job.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    a = answer(index, "what is the default scrape timeout")
+    assert "10s" in a.passages[0].marked
