@@ -34,8 +34,9 @@ THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 17)]
 class Scored:
     no_answer: bool
     confidence: float
-    # A question word is nowhere in the corpus, or a name of the question is not on the
-    # best passage's page: it abstains at any threshold.
+    # Abstained without the confidence gate (a question word nowhere in the corpus, a name
+    # of the question not on the best passage's page, a figure asked for and not stated):
+    # it abstains at any threshold.
     missing: bool
 
 
@@ -49,7 +50,7 @@ def scored_suite() -> dict[str, list[Scored]]:
         rows = []
         for q in load_questions(qs.questions):
             a = answer(index, q.question, no_gate)
-            rows.append(Scored(q.no_answer, a.confidence, bool(a.missing or a.unmatched)))
+            rows.append(Scored(q.no_answer, a.confidence, not a.answered))
         out[qs.name] = rows
     return out
 
@@ -71,7 +72,7 @@ def scored_squad(n: int) -> list[Scored]:
         rows = []
         for q in questions[:n]:
             a = answer(index, q.question, no_gate)
-            rows.append(Scored(q.file not in kept, a.confidence, bool(a.missing or a.unmatched)))
+            rows.append(Scored(q.file not in kept, a.confidence, not a.answered))
     return rows
 
 

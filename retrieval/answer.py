@@ -99,7 +99,8 @@ class Answer:
     passages: list[AnswerPassage] = field(default_factory=list)
     # Why there is no answer: "empty", "too_long", "no_terms", "not_found", "not_mentioned"
     # (a question word is nowhere in the documents), "unmatched" (a name of the question is
-    # not on the closest passage's page); "" when answered.
+    # not on the closest passage's page), "no_figure" (it asks how many, how much, when or
+    # which version, and the closest passage states no such figure); "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).
@@ -143,6 +144,8 @@ NO_ANSWER_MESSAGES = {
     "too_long": f"That question is too long; keep it under {MAX_QUESTION_CHARS} characters.",
     "no_terms": "That question has no words to search for; try naming what you are after.",
     "not_found": "I couldn't find that in the documents.",
+    "no_figure": "The closest passages don't give the figure asked for, so the documents don't"
+    " answer this.",
 }
 
 # A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
@@ -168,6 +171,31 @@ _COUNT = re.compile(
     r"twenty|hundred|thousand|million|billion|once|twice|single|dozen)\b",
     re.I,
 )
+
+# A question asking for a figure: a count, an amount, a price, a date or a version. Its
+# answer states one; a passage stating none but the question's own does not answer it.
+_FIGURE_ASKED = re.compile(
+    r"\bhow (?:much|many)\b|\b(?:what|which) (?:year|date|percentage)\b"
+    r"|\b(?:cost|price|worth|valuation|revenue|salary)\b"
+    r"|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b"
+    r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|is|are|does|do|will|can|could"
+    r"|should|has|have|had)\b",
+    re.I,
+)
+_FIGURE = re.compile(
+    r"\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"hundred|thousand|million|billion|trillion|once|twice|dozen|century|January|February|"
+    r"March|April|May|June|July|August|September|October|November|December)\b",
+    re.I,
+)
+
+
+def states_figure(question: str, text: str) -> bool:
+    """Whether a text states a figure (a number, a number word, a month) that the question
+    does not already say."""
+    said = {m.group(0).casefold().rstrip(".,") for m in _FIGURE.finditer(question)}
+    return any(m.group(0).casefold().rstrip(".,") not in said for m in _FIGURE.finditer(text))
+
 
 # A question asking what an acronym stands for: "what does SLO stand for", "TOML stands for",
 # "what is WAL short for", "meaning of TTL".
@@ -491,6 +519,13 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         if answered and shown else []
     )
     answered = answered and not apart
+    # A question asking for a figure that the best passage does not state: it is about the
+    # thing asked, not the figure ("how much does X cost" against a page on X).
+    unstated = (
+        answered and bool(_FIGURE_ASKED.search(question)) and bool(shown)
+        and not states_figure(question, shown[0].hit.passage.text)
+    )
+    answered = answered and not unstated
     term_set = set(terms.tokens)
 
     disagreement = None
@@ -502,7 +537,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
     reason = (
         "" if answered else "not_mentioned" if terms.missing else "unmatched" if apart
-        else "not_found"
+        else "no_figure" if unstated else "not_found"
     )
     return Answer(
         question, answered, passages, reason=reason, disagreement=disagreement,

@@ -15,6 +15,7 @@ from retrieval.answer import (
     AnswerPassage,
     answer,
     split_sentences,
+    states_figure,
 )
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
@@ -282,3 +283,22 @@ def test_a_default_is_answered_by_a_sentence_stating_it(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     a = answer(index, "what is the default scrape timeout")
     assert "10s" in a.passages[0].marked
+
+
+def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> None:
+    (tmp_path / "plans.md").write_text(
+        "# Plans\n\nThe team plan gives every member a private workspace and shared "
+        "billing.\n\nThe team plan was launched in 2021 for small companies.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    priced = answer(index, "how much does the team plan cost per member")
+    assert not priced.answered and priced.reason == "no_figure"
+    assert "figure" in priced.message and priced.passages  # the closest ones still shown
+    launched = answer(index, "when was the team plan launched")
+    assert launched.answered and "2021" in launched.passages[0].marked
+    # A figure the question already says is not an answer to it.
+    assert not states_figure("is 2021 the launch year", "The plan launched in 2021.")
+    assert states_figure("when did it launch", "The plan launched in 2021.")
+    # "when" that opens a condition does not ask for a date.
+    assert answer(index, "when I join the team plan, do I get a private workspace").answered
