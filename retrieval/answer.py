@@ -175,26 +175,41 @@ _COUNT = re.compile(
 # A question asking for a figure: a count, an amount, a price, a date or a version. Its
 # answer states one; a passage stating none but the question's own does not answer it.
 _FIGURE_ASKED = re.compile(
-    r"\bhow (?:much|many)\b|\b(?:what|which) (?:year|date|percentage)\b"
+    r"\bhow (?:much|many)\b|\bwhat percentage\b"
     r"|\b(?:cost|price|worth|valuation|revenue|salary)\b"
-    r"|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b"
+    r"|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b",
+    re.I,
+)
+_DATE_ASKED = re.compile(
+    r"\b(?:what|which) (?:year|date|month|day)\b"
     r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|is|are|does|do|will|can|could"
     r"|should|has|have|had)\b",
     re.I,
 )
-_FIGURE = re.compile(
+_NUMBER_WORDS = (
     r"\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-    r"hundred|thousand|million|billion|trillion|once|twice|dozen|century|January|February|"
-    r"March|April|May|June|July|August|September|October|November|December)\b",
+    r"hundred|thousand|million|billion|trillion|once|twice|dozen)\b"
+)
+_FIGURE = re.compile(_NUMBER_WORDS, re.I)
+_DATE = re.compile(
+    _NUMBER_WORDS + r"|\b(?:century|January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b",
     re.I,
 )
 
 
-def states_figure(question: str, text: str) -> bool:
-    """Whether a text states a figure (a number, a number word, a month) that the question
-    does not already say."""
-    said = {m.group(0).casefold().rstrip(".,") for m in _FIGURE.finditer(question)}
-    return any(m.group(0).casefold().rstrip(".,") not in said for m in _FIGURE.finditer(text))
+def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -> bool:
+    """Whether a text states a figure (a number or a number word; with `_DATE`, a month
+    too) that the question does not already say."""
+    said = {m.group(0).casefold().rstrip(".,") for m in figure.finditer(question)}
+    return any(m.group(0).casefold().rstrip(".,") not in said for m in figure.finditer(text))
+
+
+def _figure_asked(question: str) -> re.Pattern[str] | None:
+    """What a question asking for a figure accepts as one; None for other questions."""
+    if _DATE_ASKED.search(question):
+        return _DATE
+    return _FIGURE if _FIGURE_ASKED.search(question) else None
 
 
 # A question asking what an acronym stands for: "what does SLO stand for", "TOML stands for",
@@ -521,9 +536,9 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     answered = answered and not apart
     # A question asking for a figure that the best passage does not state: it is about the
     # thing asked, not the figure ("how much does X cost" against a page on X).
-    unstated = (
-        answered and bool(_FIGURE_ASKED.search(question)) and bool(shown)
-        and not states_figure(question, shown[0].hit.passage.text)
+    figure = _figure_asked(question) if answered and shown else None
+    unstated = figure is not None and not states_figure(
+        question, shown[0].hit.passage.text, figure
     )
     answered = answered and not unstated
     term_set = set(terms.tokens)

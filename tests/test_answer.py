@@ -300,5 +300,7 @@ def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> No
     # A figure the question already says is not an answer to it.
     assert not states_figure("is 2021 the launch year", "The plan launched in 2021.")
     assert states_figure("when did it launch", "The plan launched in 2021.")
+    # A month dates something; it is no amount.
+    assert not states_figure("what is her salary", "She joined in September.")
     # "when" that opens a condition does not ask for a date.
     assert answer(index, "when I join the team plan, do I get a private workspace").answered
