@@ -191,11 +191,22 @@ def code_tokens(code: str) -> list[str]:
     return tokenize(code) + camel_parts(code)
 
 
+def code_extras(text: str) -> list[str]:
+    """The tokens inline code adds to `tokenize(text)`: the words inside each span's
+    camelCase names, and a span that is only an operator as a token of its own (no word
+    token is made of those characters, so the two never clash). An index counts
+    `tokenize(text) + code_extras(text)`, which keeps the fast path for plain text."""
+    if "`" not in text:
+        return []
+    out: list[str] = []
+    for m in _CODE_SPAN.finditer(text):
+        code = m.group(1)
+        out.extend([code] if _OPERATOR.fullmatch(code) else camel_parts(code))
+    return out
+
+
 def inline_code_tokens(text: str) -> list[str]:
-    """`tokenize(text)`, where each inline code span also gives the words inside its
-    camelCase names, and a span that is only an operator is that operator as a token (no
-    word token is made of those characters, so the two never clash). In place, so
-    positions stay in order."""
+    """`tokenize(text) + code_extras(text)` in text order, for positions in a sentence."""
     if "`" not in text:
         return tokenize(text)
     out: list[str] = []

@@ -34,8 +34,8 @@ import numpy.typing as npt
 from retrieval.analyze import (
     DOC_BREAK,
     DROPPED,
+    code_extras,
     index_tokens,
-    inline_code_tokens,
     tokenize,
     word_codes,
 )
@@ -343,7 +343,8 @@ def _analyze_files(job: tuple[str, list[str]], by_content: bool) -> FileBatch:
             text_end.append(size)
             if fielded:
                 sections[len(keys) - 1] = block.section
-                body_tokens = inline_code_tokens(index_body(block.text))
+                body = index_body(block.text)
+                body_tokens = tokenize(body) + code_extras(body)
                 counts.add(
                     body_tokens + field_tokens(block.section, block.code), len(body_tokens)
                 )

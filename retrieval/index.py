@@ -20,7 +20,7 @@ from retrieval.acronyms import (
     compound_groups,
     expansion_in,
 )
-from retrieval.analyze import asked_operators, index_tokens, inline_code_tokens, tokenize, words
+from retrieval.analyze import asked_operators, code_extras, index_tokens, tokenize, words
 from retrieval.asker import common_words, understand
 from retrieval.build import build_folder, release_free_memory
 from retrieval.corpus import Passage, corpus_files, is_markdown
@@ -97,7 +97,7 @@ def passage_tokens(passage: Passage) -> list[str]:
     each once (a headline of a clipping, or a Markdown block's section path), so a heading
     counts towards how much of a question a passage covers."""
     body = passage.body_for_index()
-    tokens = inline_code_tokens(body) if is_markdown(passage.file) else tokenize(body)
+    tokens = tokenize(body) + (code_extras(body) if is_markdown(passage.file) else [])
     if passage.heading:
         have = set(tokens)
         for tok in tokenize(passage.heading):

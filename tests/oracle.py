@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.analyze import inline_code_tokens
+from retrieval.analyze import code_extras, tokenize
 from retrieval.build import count_documents
 from retrieval.corpus import (
     Block,
@@ -61,7 +61,8 @@ def index_tokens(passage: Passage, block: Block, markdown: bool) -> tuple[list[s
     if not markdown:
         tokens = passage_tokens(passage)  # a headline adds its new words to the text's
         return tokens, len(tokens)
-    body = inline_code_tokens(passage.body_for_index())
+    text = passage.body_for_index()
+    body = tokenize(text) + code_extras(text)
     return body + field_tokens(block.section, block.code), len(body)
 
 
