@@ -159,7 +159,7 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 # A default stated with its value: "Default: false", "defaults to `15d`", "the default
 # scrape timeout is 10s".
 _DEFAULT_VALUE = re.compile(
-    r"\bdefaults?\b(?:\s+[\w-]+){0,4}?\s*(?:\bis\b|\bare\b|\bof\b|\bto\b|:|=)\s*"
+    r"\bdefaults?\b(?:\s+[\w-]+){0,6}?\s*(?:\bis\b|\bare\b|\bof\b|\bto\b|:|=)\s*"
     r"(?:\d|`|\"|'|\b(?:true|false|null|none|on|off|enabled|disabled)\b)",
     re.I,
 )
@@ -209,6 +209,8 @@ def _figure_asked(question: str) -> re.Pattern[str] | None:
     """What a question asking for a figure accepts as one; None for other questions."""
     if _DATE_ASKED.search(question):
         return _DATE
+    if re.search(r"\bthe default\b", question, re.I):
+        return _DEFAULT_VALUE
     return _FIGURE if _FIGURE_ASKED.search(question) else None
 
 

@@ -304,3 +304,18 @@ def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> No
     assert not states_figure("what is her salary", "She joined in September.")
     # "when" that opens a condition does not ask for a date.
     assert answer(index, "when I join the team plan, do I get a private workspace").answered
+
+
+def test_the_default_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> None:
+    (tmp_path / "queue.md").write_text(
+        "# Queue\n\n## Max shards\n\nMax shards sets the largest number of shards that one "
+        "queue may use at a time.\n\n## Capacity\n\nThe default capacity of a shard is 2500 "
+        "samples.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    unstated = answer(index, "what is the default value of max shards for a queue")
+    assert unstated.reason == "no_figure"
+    assert unstated.passages[0].text.startswith("Max shards")
+    stated = answer(index, "what is the default capacity of a shard")
+    assert stated.answered and "2500" in stated.passages[0].marked
