@@ -99,8 +99,9 @@ class Answer:
     passages: list[AnswerPassage] = field(default_factory=list)
     # Why there is no answer: "empty", "too_long", "no_terms", "not_found", "not_mentioned"
     # (a question word is nowhere in the documents), "unmatched" (a name of the question is
-    # not on the closest passage's page), "no_figure" (it asks how many, how much, when or
-    # which version, and the closest passage states no such figure); "" when answered.
+    # not on the closest passage's page), "no_figure" (it asks how many, how much, when,
+    # which version or the default of something, and the closest passage states no such
+    # figure or default); "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).
@@ -144,8 +145,8 @@ NO_ANSWER_MESSAGES = {
     "too_long": f"That question is too long; keep it under {MAX_QUESTION_CHARS} characters.",
     "no_terms": "That question has no words to search for; try naming what you are after.",
     "not_found": "I couldn't find that in the documents.",
-    "no_figure": "The closest passages don't give the figure asked for, so the documents don't"
-    " answer this.",
+    "no_figure": "The closest passages don't give the figure or value asked for, so the"
+    " documents don't answer this.",
 }
 
 # A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
@@ -186,6 +187,9 @@ _DATE_ASKED = re.compile(
     r"|should|has|have|had)\b",
     re.I,
 )
+# "What is the default …": the answer states a default with its value ("by default" asks
+# how something behaves, not for a value).
+_DEFAULT_ASKED = re.compile(r"\bthe default\b", re.I)
 _NUMBER_WORDS = (
     r"\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"hundred|thousand|million|billion|trillion|once|twice|dozen)\b"
@@ -206,10 +210,11 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
 
 
 def _figure_asked(question: str) -> re.Pattern[str] | None:
-    """What a question asking for a figure accepts as one; None for other questions."""
+    """What a question asking for a figure or a default accepts as one; None for other
+    questions."""
     if _DATE_ASKED.search(question):
         return _DATE
-    if re.search(r"\bthe default\b", question, re.I):
+    if _DEFAULT_ASKED.search(question):
         return _DEFAULT_VALUE
     return _FIGURE if _FIGURE_ASKED.search(question) else None
 
