@@ -477,6 +477,14 @@ def _diverse(ranked: list[_Scored], k: int, ratio: float) -> list[_Scored]:
     return chosen
 
 
+def read_as(question: str, corrections: dict[str, str]) -> str:
+    """The question with each word the asker slipped on, or abbreviated, written as the
+    corpus writes it ("toml stnads for" -> "toml stands for")."""
+    for typed, meant in corrections.items():
+        question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", meant, question)
+    return question
+
+
 def _definition_asked(index: Index, question: str) -> int | None:
     """For "what does TOML stand for", a passage that spells out the acronym (see
     `retrieval.acronyms.expansion_in`), if the documents have one."""
@@ -503,13 +511,15 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         return Answer(question, False, reason=reason, missing=terms.missing)
 
     weights, total = _weights(index, terms)
-    expected = _expected(question)
+    # The question's forms ("stands for", "how many") are read with its slips corrected.
+    read = read_as(question, terms.corrections)
+    expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(
-            hit, terms, weights, total, expected, question, cfg, pairs
+            hit, terms, weights, total, expected, read, cfg, pairs
         )
         held = _share(weights, terms.present(index.passage_terms(hit.index)), total)
         rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
@@ -517,11 +527,11 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # Rounded so that float noise between engines never reorders equal passages.
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))
 
-    defining = _definition_asked(index, question)
+    defining = _definition_asked(index, read)
     if defining is not None:  # the passage that spells out the acronym asked about is first
         hit = Hit(index.passages[defining], hits[0].score, defining)
         sentence, coverage = _score_sentences(
-            hit, terms, weights, total, expected, question, cfg, pairs
+            hit, terms, weights, total, expected, read, cfg, pairs
         )
         scored = [_Scored(hit, sentence, coverage, scored[0].rank_score)] + [
             s for s in scored if s.hit.index != defining
@@ -543,9 +553,9 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     answered = answered and not apart
     # A question asking for a figure that the best passage does not state: it is about the
     # thing asked, not the figure ("how much does X cost" against a page on X).
-    figure = _figure_asked(question) if answered and shown else None
+    figure = _figure_asked(read) if answered and shown else None
     unstated = figure is not None and not states_figure(
-        question, shown[0].hit.passage.text, figure
+        read, shown[0].hit.passage.text, figure
     )
     answered = answered and not unstated
     term_set = set(terms.tokens)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.acronyms import expansion_in
-from retrieval.answer import answer
+from retrieval.answer import answer, read_as
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
 
@@ -167,3 +167,19 @@ def test_a_word_that_is_no_acronym_is_not_looked_up_as_one(slo_docs: Path) -> No
     index = Index.build_folder(slo_docs, RankingConfig())
     assert index.defining_passage("budget") is None
     assert index.defining_passage("slo") is not None
+
+
+def test_a_slip_in_the_question_form_is_read_as_corrected(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "# Options\n\nThe strict flag stands out among the options of the TOML manifest.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "z.md").write_text(
+        "# Cargo\n\nThis file is in the TOML (Tom’s Obvious, Minimal Language) format.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert index.terms("toml stnads for").corrections == {"stnads": "stands"}
+    a = answer(index, "toml stnads for")
+    assert a.answered and a.passages[0].file == "z.md"
+    assert read_as("TOML stnads for?", {"stnads": "stands"}) == "TOML stands for?"
