@@ -13,7 +13,7 @@ from typing import Any
 from retrieval.analyze import fold, inline_code_tokens, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
-from retrieval.specific import unmatched
+from retrieval.specific import unmatched, unmatched_compounds
 
 MAX_QUESTION_CHARS = 1000
 QUOTE_CHARS = 350
@@ -548,6 +548,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # something else (another program's port, another year's conference).
     apart = (
         unmatched(index, question, shown[0].hit.index, terms.corrections)
+        + unmatched_compounds(index, read, shown[0].hit.index)
         if answered and shown else []
     )
     answered = answered and not apart

@@ -454,6 +454,18 @@ class Index:
             for p in prefixes
         )
 
+    def page_holding(self, tokens: Sequence[str], passage: int) -> list[int]:
+        """The passages of passage `passage`'s file that hold every token, each in its text
+        or another field; read from the postings, so a long file costs no more."""
+        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
+        file = self.passages.file_id(passage)
+        found: npt.NDArray[np.int32] | None = None
+        for token in dict.fromkeys(tokens):
+            held = np.unique(np.concatenate([self._holders(p + token) for p in prefixes]))
+            held = held[self.passages.file_ids(held) == file]
+            found = held if found is None else np.intersect1d(found, held)
+        return [] if found is None else found.tolist()
+
     def passage_terms(self, i: int) -> frozenset[str]:
         found = self._terms_cache.get(i)
         if found is None:

@@ -112,3 +112,35 @@ def unmatched(
         s.word for s in specific
         if s.token not in held and not index.file_holds(s.token, passage)
     ]
+
+
+# A term the asker joins with hyphens, written in small letters ("rust-version",
+# "zero-installs"): a setting, a flag or a feature, named as one word. A page that answers
+# about it has the parts together ("rust-version", "rust version", "`rust` version").
+_COMPOUND = re.compile(r"(?<![\w-])[a-z]+(?:-[a-z]+)+(?![\w-])")
+# English words made with these prefixes ("re-read", "non-empty", "self-hosted") are written
+# many ways, or not at all, by a page that answers.
+ENGLISH_PREFIXES = frozenset(
+    {"re", "pre", "non", "co", "un", "sub", "self", "multi", "anti", "semi", "per"}
+)
+
+
+def unmatched_compounds(index: Index, question: str, passage: int) -> list[str]:
+    """The question's hyphen-joined terms that the passage's page (its text and headings)
+    never has with their parts together."""
+    out: list[str] = []
+    for compound in dict.fromkeys(_COMPOUND.findall(question)):
+        parts = compound.split("-")
+        if parts[0] in ENGLISH_PREFIXES:
+            continue
+        tokens = [t for t in index_tokens(parts) if t != DROPPED]
+        # Each part as written or with a plural's "s" on or off: "zero-install(s)".
+        together = re.compile(
+            r"[-\s`'\"]{0,3}".join(re.escape(p.removesuffix("s")) + "(?:e?s)?" for p in parts)
+        )
+        if not any(
+            together.search(f"{p.heading}\n{p.text}".casefold())
+            for p in (index.passages[i] for i in index.page_holding(tokens, passage))
+        ):
+            out.append(compound)
+    return out

@@ -3,12 +3,14 @@ a confident match from a page that never says the name answers something else.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from retrieval.answer import answer
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
-from retrieval.specific import capitalised_in, specific_terms
+from retrieval.specific import capitalised_in, specific_terms, unmatched_compounds
 
 # Pages of a small monitoring manual: each program's page says its own default port, and
 # enough other pages that one program's name is a detail, not the corpus's topic.
@@ -89,3 +91,26 @@ def test_the_name_may_be_elsewhere_on_the_answering_page(manual: Index) -> None:
 def test_a_name_typed_with_a_slip_is_the_name(manual: Index) -> None:
     a = answer(manual, "What port does the Puhgateway listen on by default?")
     assert a.unmatched == ["pushgateway"]
+
+
+def test_a_hyphen_joined_term_the_page_never_has_together_is_unmatched(tmp_path: Path) -> None:
+    (tmp_path / "manifest.md").write_text(
+        "# Manifest\n\n## Keys\n\nThe `edition` key in the manifest tells which edition of "
+        "Rust to use, and the version key gives the package's version.\n\n"
+        "## fetch-timeout\n\nHow long to wait for a download, in milliseconds.\n\n"
+        "Zero installs keep every dependency in the repository.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    missing = answer(index, "what does the rust-version key in the manifest do")
+    assert not missing.answered and missing.unmatched == ["rust-version"]
+    assert "not about **rust-version**" in missing.message
+    # Together in a heading, spaced, or with a plural's "s": the page has it.
+    assert not unmatched_compounds(index, "what is the fetch-timeout in the manifest", 0)
+    assert not unmatched_compounds(index, "what does the zero-install mode keep", 0)
+    assert not unmatched_compounds(index, "what does the edition-key do", 0)  # `edition` key
+    assert unmatched_compounds(index, "what does the package-edition do", 0) == [
+        "package-edition"
+    ]
+    # Words made with an English prefix are written many ways; they are left alone.
+    assert not unmatched_compounds(index, "can the manifest be re-read", 0)
