@@ -121,7 +121,8 @@ _COMPOUND = re.compile(r"(?<![\w-])[a-z]+(?:-[a-z]+)+(?![\w-])")
 # English words made with these prefixes ("re-read", "non-empty", "self-hosted") are written
 # many ways, or not at all, by a page that answers.
 ENGLISH_PREFIXES = frozenset(
-    {"re", "pre", "non", "co", "un", "sub", "self", "multi", "anti", "semi", "per"}
+    {"re", "pre", "non", "co", "un", "sub", "self", "multi", "anti", "semi", "per", "ex", "vice",
+     "mid", "post"}
 )
 
 
