@@ -225,20 +225,29 @@ def inline_code_tokens(text: str) -> list[str]:
 
 # Marks that prose uses on their own between words: read as punctuation, not operators.
 _PROSE_MARKS = frozenset({"-", "--", ".", "..", "...", ":", ";", "/", "&"})
-_ASKED_OPERATOR = re.compile(
-    rf"(?:(?<=\s)|^|(?<=`))([{re.escape(OPERATOR_CHARS)}]{{1,3}})(?=\s|$|`)"
+_BACKTICKED_OPERATOR = re.compile(rf"`([{re.escape(OPERATOR_CHARS)}]{{1,3}})`")
+_BARE_OPERATOR = re.compile(
+    rf"(?:(?<=\s)|^)([{re.escape(OPERATOR_CHARS)}]{{1,3}})(?=\s|$)"
+)
+# A bare mark is an operator asked about only in a question about using or meaning one
+# ("can I use ? on an Option", "what does ^ mean"); elsewhere a spaced "?" or "*" is chat
+# punctuation ("what is shadowing ? and why").
+OPERATOR_CUES = frozenset(
+    """operator operators symbol symbols sign use using used mean means meaning overload
+    overloading overloads do does""".split()
 )
 
 
-def asked_operators(question: str) -> list[str]:
-    """The operators a question names, standing alone or as inline code ("what does ? do",
-    "overload `^`"); a mark ending the question ("how ?") is its punctuation."""
-    body = question.rstrip().rstrip("?!.")
-    return [
-        m.group(1)
-        for m in _ASKED_OPERATOR.finditer(body)
-        if m.group(1) not in _PROSE_MARKS
-    ]
+def asked_operators(question: str, read: str = "") -> list[str]:
+    """The operators a question names, each once: any written as inline code ("overload
+    `^`"), and bare ones ("what does ? do") when the question, or `read` (its slips as
+    corrected), has a word of OPERATOR_CUES; a mark ending the question is punctuation."""
+    found = _BACKTICKED_OPERATOR.findall(question)
+    cued = not OPERATOR_CUES.isdisjoint(fold(f"{question} {read}").split())
+    if cued:
+        body = question.rstrip().rstrip("?!.")
+        found += [op for op in _BARE_OPERATOR.findall(body) if op not in _PROSE_MARKS]
+    return list(dict.fromkeys(found))
 
 
 def _tokens_of(found: list[str]) -> list[str]:

@@ -145,7 +145,7 @@ NO_ANSWER_MESSAGES = {
     "too_long": f"That question is too long; keep it under {MAX_QUESTION_CHARS} characters.",
     "no_terms": "That question has no words to search for; try naming what you are after.",
     "not_found": "I couldn't find that in the documents.",
-    "no_figure": "The closest passages don't give the figure or value asked for, so the"
+    "no_figure": "The closest passage doesn't give the figure or value asked for, so the"
     " documents don't answer this.",
 }
 
@@ -175,21 +175,34 @@ _COUNT = re.compile(
 
 # A question asking for a figure: a count, an amount, a price, a date or a version. Its
 # answer states one; a passage stating none but the question's own does not answer it.
+# ("cost" and "worth" are left out: docs speak of the cost of a call, and "is it worth …"
+# asks for advice.)
 _FIGURE_ASKED = re.compile(
-    r"\bhow (?:much|many)\b|\bwhat percentage\b"
-    r"|\b(?:cost|price|worth|valuation|revenue|salary)\b"
-    r"|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:version|release)\b",
+    r"\bhow (?:much|many)\b|\bwhat percentage\b|\b(?:price|valuation|revenue|salary)\b"
+    r"|\b(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did|the|a|an)\b)\w+\s+){0,2}"
+    r"(?:version|release)\b",
     re.I,
 )
+# A date: "what year", or "when" of a past or coming event ("when was it released"); "when
+# is drop called" asks about a condition.
 _DATE_ASKED = re.compile(
     r"\b(?:what|which) (?:year|date|month|day)\b"
-    r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|is|are|does|do|will|can|could"
-    r"|should|has|have|had)\b",
+    r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|will)\b",
     re.I,
 )
-# "What is the default …": the answer states a default with its value ("by default" asks
-# how something behaves, not for a value).
-_DEFAULT_ASKED = re.compile(r"\bthe default\b", re.I)
+# "What is the default …", "default value of …": the answer states a default with its
+# value ("by default" asks how something behaves, and "the default implementation" names
+# a thing).
+_DEFAULT_ASKED = re.compile(
+    r"\bwhat(?:'s|\s+is|\s+are|\s+was)\s+the\s+default\b|\bdefault\s+value\b", re.I
+)
+# A default stated with a value in one sentence: "Default: false", "the default edition is
+# 2015", "10 seconds by default", "by default, the timeout is 10s".
+DEFAULT_STATED = re.compile(
+    r"\bdefaults?\b[^.!?\n]{0,80}?(?:\d|`|\"|\b(?:true|false|null|none|on|off|enabled|disabled)\b)"
+    r"|(?:\d|`[^`\n]+`|\b(?:true|false|on|off|enabled|disabled)\b)[^.!?\n]{0,40}?\bby default\b",
+    re.I,
+)
 _NUMBER_WORDS = (
     r"\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"hundred|thousand|million|billion|trillion|once|twice|dozen)\b"
@@ -215,7 +228,7 @@ def _figure_asked(question: str) -> re.Pattern[str] | None:
     if _DATE_ASKED.search(question):
         return _DATE
     if _DEFAULT_ASKED.search(question):
-        return _DEFAULT_VALUE
+        return DEFAULT_STATED
     return _FIGURE if _FIGURE_ASKED.search(question) else None
 
 
@@ -481,7 +494,9 @@ def read_as(question: str, corrections: dict[str, str]) -> str:
     """The question with each word the asker slipped on, or abbreviated, written as the
     corpus writes it ("toml stnads for" -> "toml stands for")."""
     for typed, meant in corrections.items():
-        question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", meant, question)
+        # Split and joined, not re.sub, so the corpus word is never read as a template.
+        parts = re.split(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", question)
+        question = meant.join(parts)
     return question
 
 

@@ -245,7 +245,9 @@ class Index:
             question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t])
         )
         tokens = understood.tokens + [
-            op for op in asked_operators(question) if op in self.postings.vocab
+            op
+            for op in asked_operators(question, " ".join(understood.corrections.values()))
+            if op in self.postings.vocab
         ]
         known: list[int] = []
         idf: list[float] = []
@@ -454,10 +456,14 @@ class Index:
             for p in prefixes
         )
 
-    def page_holding(self, tokens: Sequence[str], passage: int) -> list[int]:
+    def page_holding(
+        self, tokens: Sequence[str], passage: int, prefixes: Sequence[str] | None = None
+    ) -> list[int]:
         """The passages of passage `passage`'s file that hold every token, each in its text
-        or another field; read from the postings, so a long file costs no more."""
-        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
+        or another field (with `prefixes`, in those fields only). Read from the postings: the
+        cost follows the tokens' passage counts, not the file's length."""
+        if prefixes is None:
+            prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
         file = self.passages.file_id(passage)
         found: npt.NDArray[np.int32] | None = None
         for token in dict.fromkeys(tokens):

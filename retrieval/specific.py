@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from retrieval.analyze import DROPPED, index_tokens, normalize, words
+from retrieval.analyze import DROPPED, fold, index_tokens, normalize, words
 from retrieval.asker import everyday_words
+from retrieval.fields import CODE_PREFIX
 
 if TYPE_CHECKING:
     from retrieval.index import Index
@@ -124,23 +125,36 @@ ENGLISH_PREFIXES = frozenset(
     {"re", "pre", "non", "co", "un", "sub", "self", "multi", "anti", "semi", "per", "ex", "vice",
      "mid", "post"}
 )
+# So are English adjectives and participles made of two words ("heap-allocated",
+# "built-in", "read-only", "stack-based", "long-term").
+_ADJECTIVE_END = re.compile(
+    r"(?:ed|ing)$|^(?:based|only|in|on|off|out|up|like|free|safe|aware|wide|specific|level"
+    r"|time|term|side|end|day)$"
+)
+# Between the parts on the page: nothing, a hyphen, a space, an underscore, a dot or code
+# marks ("rust-version", "rust version", "rust_version", "`rust` version").
+_JOINT = r"[-_.\s`'\"]{0,3}"
 
 
 def unmatched_compounds(index: Index, question: str, passage: int) -> list[str]:
-    """The question's hyphen-joined terms that the passage's page (its text and headings)
-    never has with their parts together."""
+    """The question's hyphen-joined terms that the passage's page (its text, headings and
+    code) never has with their parts together."""
     out: list[str] = []
     for compound in dict.fromkeys(_COMPOUND.findall(question)):
         parts = compound.split("-")
-        if parts[0] in ENGLISH_PREFIXES:
+        if parts[0] in ENGLISH_PREFIXES or _ADJECTIVE_END.search(parts[-1]):
             continue
         tokens = [t for t in index_tokens(parts) if t != DROPPED]
+        if not tokens:  # "how-to": stopwords only, which no index holds
+            continue
+        if index.page_holding(tokens, passage, (CODE_PREFIX,)):
+            continue  # code on the page has every part; the term may well be there
         # Each part as written or with a plural's "s" on or off: "zero-install(s)".
         together = re.compile(
-            r"[-\s`'\"]{0,3}".join(re.escape(p.removesuffix("s")) + "(?:e?s)?" for p in parts)
+            _JOINT.join(re.escape(p.removesuffix("s")) + "(?:e?s)?" for p in parts)
         )
         if not any(
-            together.search(f"{p.heading}\n{p.text}".casefold())
+            together.search(fold(f"{p.heading}\n{p.text}"))
             for p in (index.passages[i] for i in index.page_holding(tokens, passage))
         ):
             out.append(compound)

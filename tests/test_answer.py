@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.answer import (
+    DEFAULT_STATED,
     MAX_QUESTION_CHARS,
     NO_ANSWER_MESSAGES,
     QUOTE_CHARS,
@@ -319,3 +320,21 @@ def test_the_default_asked_for_and_not_stated_is_not_answered(tmp_path: Path) ->
     assert unstated.passages[0].text.startswith("Max shards")
     stated = answer(index, "what is the default capacity of a shard")
     assert stated.answered and "2500" in stated.passages[0].marked
+
+
+def test_questions_that_ask_no_figure_are_not_held_to_one(tmp_path: Path) -> None:
+    (tmp_path / "drop.md").write_text(
+        "# Drop\n\nThe drop method is called when a value goes out of scope, and the default "
+        "implementation of a trait method is used when a type does not override it.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    # "when is … called" asks for a condition, "the default implementation" names a thing.
+    assert answer(index, "when is the drop method called").answered
+    assert answer(index, "what does the default implementation of a trait method do").answered
+    assert answer(index, "is it worth overriding the drop method").reason != "no_figure"
+    # A default stated after its value, or after "by default", is a default stated.
+    assert states_figure("what is the default timeout", "It waits 10 seconds by default.",
+                         DEFAULT_STATED)
+    assert states_figure("what is the default timeout", "By default, the timeout is 10s.",
+                         DEFAULT_STATED)

@@ -114,3 +114,18 @@ def test_a_hyphen_joined_term_the_page_never_has_together_is_unmatched(tmp_path:
     ]
     # Words made with an English prefix are written many ways; they are left alone.
     assert not unmatched_compounds(index, "can the manifest be re-read", 0)
+
+
+def test_english_compounds_code_and_other_joints_count_as_together(tmp_path: Path) -> None:
+    (tmp_path / "config.md").write_text(
+        "# Config\n\nA how-to guide walks through the setup.\n\n"
+        "Set the honor_labels option for each job.\n\n"
+        'Write the key in the manifest:\n\n```toml\nrust-version = "1.70"\n```\n\n'
+        "Values live on the heap.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    asked = "how-to honor-labels rust-version heap-allocated built-in read-only stack-based"
+    # Stopwords only, an underscore, code, and English adjectives: none is a missing name.
+    assert unmatched_compounds(index, asked, 0) == []
+    assert unmatched_compounds(index, "what is the scrape-pool", 0) == ["scrape-pool"]
