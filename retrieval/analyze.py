@@ -173,16 +173,16 @@ OPERATOR_CHARS = "!#$%&*+-./:;<=>?@^|~"
 _OPERATOR = re.compile(rf"[{re.escape(OPERATOR_CHARS)}]{{1,3}}")
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 # A camelCase or PascalCase name ("peerDependencies", "createServer", "BitXor").
-_CAMEL = re.compile(r"\b[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b")
-_CAMEL_PART = re.compile(r"[A-Z]?[a-z0-9]+")
+CAMEL = re.compile(r"\b[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b")
+CAMEL_PART = re.compile(r"[A-Z]?[a-z0-9]+")
 
 
 def camel_parts(code: str) -> list[str]:
     """The tokens of the words inside the camelCase names of code ("peerDependencies" ->
     peer, depend), so "peer dependencies" finds the name; the name's own token stays."""
     out: list[str] = []
-    for m in _CAMEL.finditer(code):
-        out.extend(tokenize(" ".join(_CAMEL_PART.findall(m.group(0)))))
+    for m in CAMEL.finditer(code):
+        out.extend(tokenize(" ".join(CAMEL_PART.findall(m.group(0)))))
     return out
 
 

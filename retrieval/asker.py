@@ -18,7 +18,17 @@ from importlib import resources
 
 from symspellpy.editdistance import DistanceAlgorithm, EditDistance
 
-from retrieval.analyze import DROPPED, STOPWORDS, fold, index_tokens, tokenize, words
+from retrieval.analyze import (
+    CAMEL,
+    CAMEL_PART,
+    DROPPED,
+    STOPWORDS,
+    fold,
+    index_tokens,
+    tokenize,
+    words,
+)
+from retrieval.fields import PREFIXES
 
 # Typos are fixed only in words at least this long: shorter ones have too many neighbours
 # ("asm" is one edit from "ask", "arm", "as").
@@ -162,10 +172,16 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     reading of a typo)."""
 
     def known(token: str) -> bool:
-        return token in vocab
+        # A word only in a heading or in code ("randomUUID") is in the documents too.
+        return token in vocab or any(prefix + token in vocab for prefix in PREFIXES)
 
     raw = words(question)
     tokens_of = index_tokens(raw)
+    # camelCase names as typed, and the words inside them, for a name the corpus lacks whole.
+    camel = {
+        m.group(0).casefold(): " ".join(CAMEL_PART.findall(m.group(0)))
+        for m in CAMEL.finditer(question)
+    }
     out: list[str] = []
     missing: list[str] = []
     corrections: dict[str, str] = {}
@@ -179,6 +195,11 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.append(token)
             continue
         lacking = True
+        parts = camel.get(word)
+        if parts and all(map(known, tokenize(parts))):  # "maxListeners": max, listeners
+            out.extend(tokenize(parts))
+            corrections[word] = parts
+            continue
         singular = index_tokens([word[:-1]])[0] if len(word) > 2 and word[-1] == "s" else DROPPED
         if singular != DROPPED and known(singular):  # "SLOs", "APIs": plurals not stemmed
             out.append(singular)

@@ -167,3 +167,31 @@ def test_the_one_rare_reading_of_a_longer_word_is_taken(tmp_path: Path) -> None:
 def test_a_slip_on_a_stopword_is_dropped(index: Index) -> None:
     # "whch" is "which": not a word to search for, and not one the documents lack.
     assert index.terms("whch channel sender").tokens == index.terms("which channel sender").tokens
+
+
+def test_a_word_only_in_headings_or_code_is_not_missing(tmp_path: Path) -> None:
+    (tmp_path / "crypto.md").write_text(
+        "# Crypto\n\n## `crypto.randomUUID()`\n\nGenerates a random version 4 identifier.\n\n"
+        "Call it like this:\n\n```js\nconst id = crypto.randomBytes(16);\n```\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    for question in ("what does randomUUID return", "when to use randomBytes"):
+        terms = index.terms(question)
+        assert not terms.missing, question
+    assert answer(index, "what does randomUUID generate").passages[0].text.startswith(
+        "Generates a random"
+    )
+
+
+def test_a_camel_case_name_the_corpus_lacks_whole_is_read_as_its_words(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "events.md").write_text(
+        "# Events\n\nAt most ten listeners may be registered for one event by default.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    terms = index.terms("how many eventListeners can be registered")
+    assert terms.corrections == {"eventlisteners": "event Listeners"}
+    assert not terms.missing and {"event", "listen"} <= set(terms.tokens)
