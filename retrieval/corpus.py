@@ -14,15 +14,19 @@ from pathlib import Path
 
 from retrieval.analyze import fold, normalize
 from retrieval.documents.markdown import page_name, read_markdown
+from retrieval.documents.rst import rst_to_commonmark
 from retrieval.documents.windows import PASSAGE_CHARS, windows
 
 log = logging.getLogger(__name__)
 
 # Markdown in its common spellings (MDX is Markdown with JSX, whose tags and imports the
-# reader drops); plain text, and the lightweight markups whose paragraphs and headlines the
-# plain-text rules read well enough (reStructuredText, AsciiDoc).
+# reader drops); plain text, and AsciiDoc, whose paragraphs and headlines the plain-text
+# rules read well enough.
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
-SUFFIXES = (".txt", ".text", ".rst", ".adoc", *MARKDOWN_SUFFIXES)
+# reStructuredText is rewritten into CommonMark line for line (`documents/rst.py`) and read
+# by the Markdown reader: sections, code and directives as a Sphinx page means them.
+RST_SUFFIXES = (".rst", ".rest")
+SUFFIXES = (".txt", ".text", ".adoc", *RST_SUFFIXES, *MARKDOWN_SUFFIXES)
 
 # Page furniture that clippings carry along. Matched against a whole, case-folded paragraph
 # (exactly, or as its start) so a real sentence that merely mentions the words is kept.
@@ -380,7 +384,8 @@ def _long_block(lines: list[tuple[int, str]], text: str) -> list[_Block]:
 
 
 def is_markdown(name: str) -> bool:
-    return name.lower().endswith(MARKDOWN_SUFFIXES)
+    """Whether the Markdown reader reads the file (reStructuredText included)."""
+    return name.lower().endswith((*MARKDOWN_SUFFIXES, *RST_SUFFIXES))
 
 
 @dataclass(frozen=True)
@@ -468,11 +473,14 @@ def scan(text: str, name: str = "") -> tuple[list[Block], int]:
 
 
 def _scan_markdown(text: str, name: str) -> tuple[list[Block], int]:
+    if name.lower().endswith(RST_SUFFIXES):
+        text = rst_to_commonmark(text)
     found = read_markdown(text, page=page_name(name))
     out: list[Block] = []
     for block in found:
         folded = fold(block.text)
-        if _is_chrome_folded(folded):
+        # A label with code under it ("Example:") holds that code: it is no page chrome.
+        if not block.code and _is_chrome_folded(folded):
             continue
         out.append(
             Block(

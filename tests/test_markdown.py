@@ -457,3 +457,14 @@ def test_an_operator_written_as_code_is_found_by_the_operator(operators: Path) -
     reference = build_index(load_corpus(operators), RankingConfig())
     assert index.postings.vocab == reference.postings.vocab
     assert "^" in index.postings.vocab and "?" in index.postings.vocab
+
+
+def test_a_one_word_label_over_code_keeps_its_code(tmp_path: Path) -> None:
+    (tmp_path / "usage.md").write_text(
+        "# Usage\n\nThe tool reads its settings from the environment.\n\n"
+        "Example:\n\n```sh\nrunner --frobnicate-widgets\n```\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    hits = index.search("frobnicate widgets")
+    assert hits and hits[0].passage.text == "Example:"

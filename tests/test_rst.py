@@ -1,0 +1,101 @@
+"""reStructuredText read by its structure: titles as sections, code as code, admonitions as
+prose, markup gone, and every line at its number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retrieval.answer import answer
+from retrieval.documents.rst import rst_to_commonmark
+from retrieval.engines import RankingConfig
+from retrieval.index import Index
+from tests.oracle import build_index, load_corpus
+
+PAGE = """\
+.. _add-test:
+
+add_test
+--------
+
+Add a test to the project to be run by :manual:`ctest(1)`.
+
+.. code-block:: cmake
+
+  add_test(NAME <name> COMMAND <command> [<arg>...])
+
+Options
+^^^^^^^
+
+``WORKING_DIRECTORY``
+  Set the test property that names the directory
+  in which to run the test.
+
+  If not given, the test runs in the build directory.
+
+.. versionadded:: 3.18
+  Arguments may contain generator expressions.
+
+.. note::
+
+   Tests are run by :ref:`the ctest tool <ctest>` only after ``enable_testing()``.
+
+.. image:: diagram.png
+   :alt: a diagram nobody asks about
+
+Example::
+
+    add_test(NAME mytest COMMAND testDriver --config $<CONFIG>)
+
+See `the CTest wiki <https://example.com/ctest>`_ for more.
+"""
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@given(st.lists(st.sampled_from(
+    ["Title", "=====", "-----", "", "  indented", ".. note::", ".. code-block:: c", "text::",
+     "   code", ".. _t:", "``x``", ":ref:`a <b>`", "* item", "#. step", "=====  =====",
+     "`link <http://x>`_", "word"]
+), max_size=40))
+def test_every_line_keeps_its_number(lines: list[str]) -> None:
+    source = "\n".join(lines) + "\n"
+    assert len(rst_to_commonmark(source).splitlines()) == len(source.splitlines())
+
+
+def test_a_sphinx_page_reads_as_sections_prose_and_code(tmp_path: Path) -> None:
+    (tmp_path / "add_test.rst").write_text(PAGE, encoding="utf-8")
+    index = Index.build_folder(tmp_path, RankingConfig())
+    texts = {p.text: p for p in index.passages}
+    joined = "\n".join(texts)
+    # Markup and targets are gone; code is never a passage; the image directive goes.
+    for gone in (".. ", "``", ":ref:", ":manual:", "------", "^^^^", "add_test(NAME", "diagram"):
+        assert gone not in joined, gone
+    first = next(p for t, p in texts.items() if t.startswith("Add a test"))
+    assert first.heading == "add_test" and first.line_start == line_of(PAGE, "Add a test")
+    option = next(p for t, p in texts.items() if "names the directory" in t)
+    assert option.heading == "add_test › Options"
+    assert option.text.startswith("`WORKING_DIRECTORY`")
+    assert option.line_start == line_of(PAGE, "``WORKING_DIRECTORY``")
+    assert "New in version 3.18: Arguments may contain" in joined
+    assert any(t.startswith("Tests are run by the ctest tool") for t in texts)
+    assert any(t == "See the CTest wiki for more." for t in texts)
+    # The code under "Example::" is searchable as code, and the sentence before it stays.
+    assert index.search("testDriver")[0].passage.text.startswith("Example")
+    version = answer(index, "which version allowed generator expressions in arguments")
+    assert "3.18" in version.passages[0].marked
+
+
+def test_the_build_reads_rst_as_the_reference_chunker_does(tmp_path: Path) -> None:
+    (tmp_path / "add_test.rst").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("Plain text stays plain.\n", encoding="utf-8")
+    built = Index.build_folder(tmp_path, RankingConfig())
+    reference = build_index(load_corpus(tmp_path), RankingConfig())
+    assert built.passages == reference.passages
+    assert built.postings.vocab == reference.postings.vocab
+    assert np.array_equal(built.postings.doc_len, reference.postings.doc_len)
