@@ -187,6 +187,7 @@ _FIGURE_ASKED = re.compile(
 # is drop called" asks about a condition.
 _DATE_ASKED = re.compile(
     r"\b(?:what|which) (?:year|date|month|day)\b"
+    r"|\b(?:release|launch|publication|birth|due)\s+date\b"
     r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|will)\b",
     re.I,
 )
@@ -203,15 +204,18 @@ DEFAULT_STATED = re.compile(
     r"|(?:\d|`[^`\n]+`|\b(?:true|false|on|off|enabled|disabled)\b)[^.!?\n]{0,40}?\bby default\b",
     re.I,
 )
+# A number stands alone or as a version ("v2.25"); digits inside a name ("CMP0141") are not
+# a figure.
 _NUMBER_WORDS = (
-    r"\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"\bv?\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"hundred|thousand|million|billion|trillion|once|twice|dozen)\b"
 )
 _FIGURE = re.compile(_NUMBER_WORDS, re.I)
+# A date is written in digits or names a month, capitalised ("one" or "first" is no date,
+# and "may" no month).
 _DATE = re.compile(
-    _NUMBER_WORDS + r"|\b(?:century|January|February|March|April|May|June|July|August|"
-    r"September|October|November|December)\b",
-    re.I,
+    r"\b\d[\d.,/-]*|\bcentury\b|\b(?:January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b"
 )
 
 
@@ -222,7 +226,7 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
     return any(m.group(0).casefold().rstrip(".,") not in said for m in figure.finditer(text))
 
 
-def _figure_asked(question: str) -> re.Pattern[str] | None:
+def figure_asked(question: str) -> re.Pattern[str] | None:
     """What a question asking for a figure or a default accepts as one; None for other
     questions."""
     if _DATE_ASKED.search(question):
@@ -569,7 +573,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     answered = answered and not apart
     # A question asking for a figure that the best passage does not state: it is about the
     # thing asked, not the figure ("how much does X cost" against a page on X).
-    figure = _figure_asked(read) if answered and shown else None
+    figure = figure_asked(read) if answered and shown else None
     unstated = figure is not None and not states_figure(
         read, shown[0].hit.passage.text, figure
     )

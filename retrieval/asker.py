@@ -141,6 +141,10 @@ def _edits(word: str) -> frozenset[str]:
     return frozenset(deletes + transposes + replaces + inserts)
 
 
+# A capitalised word that does not open the question or a sentence of it.
+_NAMED = re.compile(r"(?<=[\w,;:)]\s)[A-Z][a-z]+\b")
+
+
 @dataclass(frozen=True)
 class Understood:
     """The tokens to search for, and what was done to get them."""
@@ -182,6 +186,9 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
         m.group(0).casefold(): " ".join(CAMEL_PART.findall(m.group(0)))
         for m in CAMEL.finditer(question)
     }
+    # Words the asker capitalises after the first ("remote caching in Bazel"): names, even
+    # when one letter from an English word ("babel").
+    named = {m.group(0).casefold() for m in _NAMED.finditer(question)}
     out: list[str] = []
     missing: list[str] = []
     corrections: dict[str, str] = {}
@@ -222,7 +229,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
         out.append(token)
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
-            and not _misspells_english(word)
+            and (word in named or not _misspells_english(word))
         ):
             missing.append(word)
     if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite

@@ -15,6 +15,7 @@ from retrieval.answer import (
     AnswerConfig,
     AnswerPassage,
     answer,
+    figure_asked,
     split_sentences,
     states_figure,
 )
@@ -338,3 +339,13 @@ def test_questions_that_ask_no_figure_are_not_held_to_one(tmp_path: Path) -> Non
                          DEFAULT_STATED)
     assert states_figure("what is the default timeout", "By default, the timeout is 10s.",
                          DEFAULT_STATED)
+
+
+def test_a_date_is_digits_or_a_month_and_a_name_with_digits_is_no_figure() -> None:
+    date = figure_asked("What was the release date of the 3.25 release?")
+    assert date is not None
+    # "one" and "may" date nothing; digits inside a name are not a number.
+    assert not states_figure("release date of 3.25", "In 3.25 one may set CMP0141.", date)
+    assert states_figure("release date of 3.25", "It came out in May.", date)
+    assert not states_figure("how many options", "Policy CMP0141 sets the format.")
+    assert states_figure("which version added it", "It was added in v2.25.")

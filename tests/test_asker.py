@@ -195,3 +195,9 @@ def test_a_camel_case_name_the_corpus_lacks_whole_is_read_as_its_words(
     terms = index.terms("how many eventListeners can be registered")
     assert terms.corrections == {"eventlisteners": "event Listeners"}
     assert not terms.missing and {"event", "listen"} <= set(terms.tokens)
+
+
+def test_a_capitalised_word_one_letter_from_english_is_a_name(index: Index) -> None:
+    # "Bazel" is a slip away from "babel", but written as a name it is one the corpus lacks.
+    assert index.terms("how do I enable remote caching in Bazel").missing == ["bazel"]
+    assert index.terms("bazel remote caching").missing == []
