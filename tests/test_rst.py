@@ -61,11 +61,11 @@ def line_of(text: str, needle: str) -> int:
 @given(st.lists(st.sampled_from(
     ["Title", "=====", "-----", "", "  indented", ".. note::", ".. code-block:: c", "text::",
      "   code", ".. _t:", "``x``", ":ref:`a <b>`", "* item", "#. step", "=====  =====",
-     "`link <http://x>`_", "word"]
-), max_size=40))
-def test_every_line_keeps_its_number(lines: list[str]) -> None:
-    source = "\n".join(lines) + "\n"
-    assert len(rst_to_commonmark(source).splitlines()) == len(source.splitlines())
+     "`link <http://x>`_", "word", "windows\r", "odd\u2028break", "   "]
+), max_size=40), st.booleans())
+def test_every_line_keeps_its_number(lines: list[str], newline_at_end: bool) -> None:
+    source = "\n".join(lines) + ("\n" if newline_at_end else "")
+    assert rst_to_commonmark(source).count("\n") == source.count("\n")
 
 
 def test_a_sphinx_page_reads_as_sections_prose_and_code(tmp_path: Path) -> None:

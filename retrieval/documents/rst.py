@@ -82,7 +82,8 @@ def _as_code(lines: list[str], out: list[str], start: int, end: int) -> None:
 
 def rst_to_commonmark(source: str) -> str:
     """The page in CommonMark, each line at its number."""
-    lines = source.splitlines()
+    # Lines as the Markdown reader counts them: split at "\n" only (a "\r" before it goes).
+    lines = [line.rstrip("\r") for line in source.split("\n")]
     out = list(lines)
     levels: dict[tuple[str, bool], int] = {}  # a title style's level, in order of use
     i = 0
@@ -155,4 +156,4 @@ def rst_to_commonmark(source: str) -> str:
         # CommonMark four spaces would make code, so prose lines start at the margin.
         out[i] = _ENUMERATED.sub(r"1.\1", _inline(stripped))
         i += 1
-    return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+    return "\n".join(out)
