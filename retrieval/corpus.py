@@ -383,6 +383,26 @@ def _long_block(lines: list[tuple[int, str]], text: str) -> list[_Block]:
     ]
 
 
+# A line ends at "\n", "\r\n" or a lone "\r", as editors and the Markdown reader count lines; a
+# form feed or U+2028 inside a line (str.splitlines breaks there) would shift every citation
+# after it.
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+# The other characters str.splitlines breaks at, read as spaces inside a line.
+_INLINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def source_lines(text: str) -> list[str]:
+    """The file's lines as a citation numbers them."""
+    lines = text.splitlines()
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if len(lines) == ends + (not text.endswith(("\n", "\r")) and bool(text)):
+        return lines  # the usual file: splitlines broke at line ends only
+    lines = _LINE_END.split(_INLINE_BREAKS.sub(" ", text))
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def is_markdown(name: str) -> bool:
     """Whether the Markdown reader reads the file (reStructuredText included)."""
     return name.lower().endswith((*MARKDOWN_SUFFIXES, *RST_SUFFIXES))
@@ -445,7 +465,7 @@ def scan(text: str, name: str = "") -> tuple[list[Block], int]:
     the file alone, so files can be scanned in parallel; `assemble` then runs in order."""
     if is_markdown(name):
         return _scan_markdown(text, name)
-    blocks = _blocks(text.splitlines())
+    blocks = _blocks(source_lines(text))
     folded = [fold(b.text) for b in blocks]  # shared by the checks and the word count
     chrome = [_is_chrome_folded(f) for f in folded]
     out: list[Block] = []

@@ -390,3 +390,15 @@ def test_dedup_key_ignores_spacing_only(text: str) -> None:
     spaced = " ".join(text.split())
     assert _dedup_key_folded(text) == _dedup_key_folded(spaced)
     assert _dedup_key_folded(text) == hashlib.blake2b(spaced.encode(), digest_size=16).digest()
+
+
+def test_a_form_feed_or_line_separator_does_not_shift_citations(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "First paragraph here.\x0c\n\nSecond\u2028paragraph continues.\r\n\r\n"
+        "Third paragraph is at line five.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    cited = {p.text: (p.line_start, p.line_end) for p in index.passages}
+    assert cited["Third paragraph is at line five."] == (5, 5)
+    assert cited["Second paragraph continues."] == (3, 3)

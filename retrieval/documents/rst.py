@@ -44,6 +44,7 @@ _LITERAL = re.compile(r"``(?P<text>[^`]+?)``")
 _LINK = re.compile(r"`(?P<text>[^`<]+?)\s*<(?P<url>[^>`]+)>`__?")
 _REFERENCE = re.compile(r"`(?P<text>[^`<]+?)`__?")
 _ENUMERATED = re.compile(r"^#\.(\s)")
+_LINE_END = re.compile(r"\r\n?|\n")
 _OPTION = re.compile(r"^\s*:[\w-]+:(?:\s.*)?$")
 CODE_INDENT = "    "
 # An underline may fall a character or two short of its title (wide characters, slips).
@@ -82,8 +83,8 @@ def _as_code(lines: list[str], out: list[str], start: int, end: int) -> None:
 
 def rst_to_commonmark(source: str) -> str:
     """The page in CommonMark, each line at its number."""
-    # Lines as the Markdown reader counts them: split at "\n" only (a "\r" before it goes).
-    lines = [line.rstrip("\r") for line in source.split("\n")]
+    # Lines as the Markdown reader counts them: at "\n", "\r\n" or a lone "\r" only.
+    lines = _LINE_END.split(source)
     out = list(lines)
     levels: dict[tuple[str, bool], int] = {}  # a title style's level, in order of use
     i = 0
