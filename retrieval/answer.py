@@ -187,7 +187,8 @@ _FIGURE_ASKED = re.compile(
 # is drop called" asks about a condition.
 _DATE_ASKED = re.compile(
     r"\b(?:what|which) (?:year|date|month|day)\b"
-    r"|\b(?:release|launch|publication|birth|due)\s+date\b"
+    r"|\b(?:what|when)(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+"
+    r"(?:release|launch|publication|birth|due)\s+date\b"
     r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|will)\b",
     re.I,
 )

@@ -101,3 +101,31 @@ def test_the_build_reads_rst_as_the_reference_chunker_does(tmp_path: Path) -> No
     assert built.passages == reference.passages
     assert built.postings.vocab == reference.postings.vocab
     assert np.array_equal(built.postings.doc_len, reference.postings.doc_len)
+
+
+def test_review_cases_read_as_sphinx_means_them(tmp_path: Path) -> None:
+    cases = {
+        "bare.rst": "Run.\n\n::\n\n    aws s3 ls\n",
+        "nested.rst": ".. note::\n\n   .. code-block:: cmake\n\n      foo()\n\n   Then call it.\n",
+        "angle.rst": "CMAKE_<LANG>_FLAGS\n------------------\n\n<CONFIG>-specific flags.\n",
+        "wrapped.rst": (
+            "See :ref:`semicolon-separated\nlist <Lists>` and `Text\n<http://x>`_ too.\n"
+        ),
+        "tab.rst": "  .. code-block:: c\n\n\tcode_here()\n\nAfter.\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    index = Index.build_folder(tmp_path, RankingConfig())
+    texts = {p.file: (p.text, p.heading) for p in index.passages}
+    # Code after a bare "::" or inside a note, or indented by a tab, is never prose.
+    assert "aws s3 ls" not in str(texts) and "foo()" not in str(texts)
+    assert "code_here" not in str(texts)
+    assert texts["nested.rst"][0] == "Then call it."
+    assert texts["angle.rst"] == ("<CONFIG>-specific flags.", "CMAKE_<LANG>_FLAGS")
+    assert texts["wrapped.rst"][0] == "See semicolon-separated list and Text too."
+    assert index.search("aws s3")[0].passage.file == "bare.rst"  # as code
+
+
+def test_long_lines_of_markup_characters_cost_linear_time() -> None:
+    for line in ("a:" * 20000, "==" + " " * 20000 + "x", ":x:`" + "a" * 20000, "`" + "a " * 20000):
+        assert rst_to_commonmark(line).count("\n") == 0
