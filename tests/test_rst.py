@@ -129,3 +129,8 @@ def test_review_cases_read_as_sphinx_means_them(tmp_path: Path) -> None:
 def test_long_lines_of_markup_characters_cost_linear_time() -> None:
     for line in ("a:" * 20000, "==" + " " * 20000 + "x", ":x:`" + "a" * 20000, "`" + "a " * 20000):
         assert rst_to_commonmark(line).count("\n") == 0
+
+
+def test_a_short_title_is_a_title() -> None:
+    converted = rst_to_commonmark("Go\n==\n\nThe go tool builds.\n\nNotes\n-----\n\nA note.\n")
+    assert converted.splitlines()[0] == "# Go" and "## Notes" in converted

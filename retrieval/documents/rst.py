@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-# A title's underline (or overline): one punctuation character repeated.
-_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}$")
+# A title's underline (or overline): one punctuation character repeated, at least twice.
+_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1+$")
 # What a table border or a transition is made of (besides spaces).
 BORDER_CHARS = frozenset("=-~^+|:.*#")
 # `.. name:: argument`, and a comment or target (`.. _label:`, `.. |sub| replace:: …`).
