@@ -191,18 +191,19 @@ def code_tokens(code: str) -> list[str]:
     return tokenize(code) + camel_parts(code)
 
 
+def _span_extras(code: str) -> list[str]:
+    """What one inline code span adds to its words: a span that is only an operator is a
+    token of its own (no word token is made of those characters, so the two never clash),
+    any other gives the words inside its camelCase names."""
+    return [code] if _OPERATOR.fullmatch(code) else camel_parts(code)
+
+
 def code_extras(text: str) -> list[str]:
-    """The tokens inline code adds to `tokenize(text)`: the words inside each span's
-    camelCase names, and a span that is only an operator as a token of its own (no word
-    token is made of those characters, so the two never clash). An index counts
-    `tokenize(text) + code_extras(text)`, which keeps the fast path for plain text."""
+    """The tokens inline code adds to `tokenize(text)`. An index counts `tokenize(text) +
+    code_extras(text)`, which keeps the fast path for plain text."""
     if "`" not in text:
         return []
-    out: list[str] = []
-    for m in _CODE_SPAN.finditer(text):
-        code = m.group(1)
-        out.extend([code] if _OPERATOR.fullmatch(code) else camel_parts(code))
-    return out
+    return [tok for m in _CODE_SPAN.finditer(text) for tok in _span_extras(m.group(1))]
 
 
 def inline_code_tokens(text: str) -> list[str]:
@@ -212,12 +213,8 @@ def inline_code_tokens(text: str) -> list[str]:
     out: list[str] = []
     at = 0
     for m in _CODE_SPAN.finditer(text):
-        out.extend(tokenize(text[at : m.start()]))
-        code = m.group(1)
-        if _OPERATOR.fullmatch(code):
-            out.append(code)
-        else:
-            out.extend(code_tokens(code))
+        out.extend(tokenize(text[at : m.end()]))  # an operator span gives no word token
+        out.extend(_span_extras(m.group(1)))
         at = m.end()
     out.extend(tokenize(text[at:]))
     return out

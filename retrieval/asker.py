@@ -202,9 +202,10 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.append(token)
             continue
         lacking = True
-        parts = camel.get(word)
-        if parts and all(map(known, tokenize(parts))):  # "maxListeners": max, listeners
-            out.extend(tokenize(parts))
+        parts = camel.get(word, "")
+        inside = tokenize(parts) if parts else []
+        if inside and all(map(known, inside)):  # "maxListeners": max, listeners
+            out.extend(inside)
             corrections[word] = parts
             continue
         singular = index_tokens([word[:-1]])[0] if len(word) > 2 and word[-1] == "s" else DROPPED

@@ -15,7 +15,7 @@ from pathlib import Path
 from retrieval.analyze import fold, normalize
 from retrieval.documents.markdown import page_name, read_markdown
 from retrieval.documents.rst import rst_to_commonmark
-from retrieval.documents.windows import PASSAGE_CHARS, windows
+from retrieval.documents.windows import LINE_END, PASSAGE_CHARS, windows
 
 log = logging.getLogger(__name__)
 
@@ -383,13 +383,8 @@ def _long_block(lines: list[tuple[int, str]], text: str) -> list[_Block]:
     ]
 
 
-# A line ends at "\n", "\r\n" or a lone "\r", as editors and the Markdown reader count lines; a
-# form feed or U+2028 inside a line (str.splitlines breaks there) would shift every citation
-# after it.
-_LINE_END = re.compile(r"\r\n?|\n")
-
-
-# The other characters str.splitlines breaks at, read as spaces inside a line.
+# The characters other than line ends that str.splitlines breaks at, read as spaces inside
+# a line (see LINE_END).
 _INLINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
@@ -399,7 +394,7 @@ def source_lines(text: str) -> list[str]:
     ends = text.count("\n") + text.count("\r") - text.count("\r\n")
     if len(lines) == ends + (not text.endswith(("\n", "\r")) and bool(text)):
         return lines  # the usual file: splitlines broke at line ends only
-    lines = _LINE_END.split(_INLINE_BREAKS.sub(" ", text))
+    lines = LINE_END.split(_INLINE_BREAKS.sub(" ", text))
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 

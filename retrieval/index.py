@@ -324,11 +324,19 @@ class Index:
         found = self._first_definition(acronym, self._holders(token), ASKED_DEFINITION_PASSAGES)
         return found[0] if found else None
 
+    @property
+    def _field_prefixes(self) -> tuple[str, ...]:
+        """The prefix of each field a token may be in: the text's "" and, for Markdown, the
+        other fields'."""
+        return ("", *PREFIXES) if self.postings.fields is not None else ("",)
+
     def _scoring_ids(self, tokens: Sequence[str]) -> list[int]:
         """Term ids of tokens in the text and in the other fields."""
         vocab = self.postings.vocab
-        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
-        return [t for tok in tokens for p in prefixes if (t := vocab.get(p + tok)) is not None]
+        return [
+            t for tok in tokens for p in self._field_prefixes
+            if (t := vocab.get(p + tok)) is not None
+        ]
 
     def _holding_all(self, tokens: Sequence[str]) -> IntArray:
         """The passages holding every one of the tokens in their text, ascending."""
@@ -449,12 +457,7 @@ class Index:
     def file_holds(self, token: str, passage: int) -> bool:
         """Whether any passage of passage `passage`'s file holds a token, in its text or
         another field (a section heading, code)."""
-        prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
-        file = self.passages.file_id(passage)
-        return any(
-            bool((self.passages.file_ids(self._holders(p + token)) == file).any())
-            for p in prefixes
-        )
+        return bool(self.page_holding([token], passage))
 
     def page_holding(
         self, tokens: Sequence[str], passage: int, prefixes: Sequence[str] | None = None
@@ -463,7 +466,7 @@ class Index:
         or another field (with `prefixes`, in those fields only). Read from the postings: the
         cost follows the tokens' passage counts, not the file's length."""
         if prefixes is None:
-            prefixes = ("", *PREFIXES) if self.postings.fields is not None else ("",)
+            prefixes = self._field_prefixes
         file = self.passages.file_id(passage)
         found: npt.NDArray[np.int32] | None = None
         for token in dict.fromkeys(tokens):

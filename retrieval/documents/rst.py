@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from retrieval.documents.windows import LINE_END
+
 # A title's underline (or overline): one punctuation character repeated, at least twice.
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1+$")
 # What a table border or a transition is made of (besides spaces).
@@ -47,7 +49,6 @@ _LINK = re.compile(r"`(?P<text>[^`<]{1,300}?)\s{0,20}<(?P<url>[^>`]{1,500})>`__?
 _REFERENCE = re.compile(r"`(?P<text>[^`<]{1,300}?)`__?")
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 _ENUMERATED = re.compile(r"^#\.(\s)")
-_LINE_END = re.compile(r"\r\n?|\n")
 _OPTION = re.compile(r"^[ \t]*:[\w-]{1,64}:(?:\s.*)?$")
 CODE_INDENT = "    "
 # An underline may fall a character or two short of its title (wide characters, slips).
@@ -108,8 +109,7 @@ def _is_border(stripped: str) -> bool:
 
 def rst_to_commonmark(source: str) -> str:
     """The page in CommonMark, each line at its number."""
-    # Lines as the Markdown reader counts them: at "\n", "\r\n" or a lone "\r" only.
-    lines = _LINE_END.split(source)
+    lines = LINE_END.split(source)  # as the Markdown reader counts them
     out = list(lines)
     prose: set[int] = set()  # lines whose inline markup is read, paragraph by paragraph
     levels: dict[tuple[str, bool], int] = {}  # a title style's level, in order of use

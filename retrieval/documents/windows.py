@@ -15,6 +15,10 @@ from dataclasses import dataclass
 # (the Rust book's longest is about 1,400), short enough that scoring and quoting one
 # passage stays cheap.
 PASSAGE_CHARS = 2000
+# Where a source line ends, for every reader: at "\n", "\r\n" or a lone "\r", as editors and
+# the Markdown parser count lines (str.splitlines also breaks at a form feed or U+2028, which
+# would shift every citation after one).
+LINE_END = re.compile(r"\r\n?|\n")
 # Where a sentence may end: after a stop and any closing quotes or brackets, before space.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
