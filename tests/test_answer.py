@@ -263,28 +263,30 @@ def test_how_many_counts_numbers_written_as_words(tmp_path: Path) -> None:
     assert "at most one library crate" in a.passages[0].marked
 
 
-def test_which_version_is_answered_by_a_version_number(tmp_path: Path) -> None:
-    # Both say the same words; the shorter one outranks on BM25 alone.
-    (tmp_path / "log.md").write_text(
-        "# Query log\n\nThe query log was added to the server.\n\n"
-        "The query log was added in 2.16.0 of the server.\n",
-        encoding="utf-8",
-    )
+@pytest.mark.parametrize(
+    ("page", "question", "stated"),
+    [
+        (
+            "# Query log\n\nThe query log was added to the server.\n\n"
+            "The query log was added in 2.16.0 of the server.\n",
+            "which version added the query log",
+            "2.16.0",
+        ),
+        (
+            "# Scrape timeout\n\nThe default scrape timeout varies.\n\n"
+            "The default scrape timeout is 10s for each job.\n",
+            "what is the default scrape timeout",
+            "10s",
+        ),
+    ],
+)
+def test_a_version_or_default_is_answered_by_the_sentence_stating_it(
+    tmp_path: Path, page: str, question: str, stated: str
+) -> None:
+    # Both paragraphs say the same words; the shorter one outranks on BM25 alone.
+    (tmp_path / "page.md").write_text(page, encoding="utf-8")
     index = Index.build_folder(tmp_path, RankingConfig())
-    a = answer(index, "which version added the query log")
-    assert "2.16.0" in a.passages[0].marked
-
-
-def test_a_default_is_answered_by_a_sentence_stating_it(tmp_path: Path) -> None:
-    # Both say the same words; the shorter one outranks on BM25 alone.
-    (tmp_path / "flags.md").write_text(
-        "# Scrape timeout\n\nThe default scrape timeout varies.\n\n"
-        "The default scrape timeout is 10s for each job.\n",
-        encoding="utf-8",
-    )
-    index = Index.build_folder(tmp_path, RankingConfig())
-    a = answer(index, "what is the default scrape timeout")
-    assert "10s" in a.passages[0].marked
+    assert stated in answer(index, question).passages[0].marked
 
 
 def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> None:
