@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import fold, inline_code_tokens, tokenize
+from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 from retrieval.specific import unmatched, unmatched_compounds
@@ -381,7 +381,7 @@ def _score_sentences(
     text = hit.passage.text
     best = (0, len(text))
     best_score = -1.0
-    asked = set(fold(question).split())
+    asked = {w.removesuffix("'s") for w in fold(question).split()}
     for start, end in split_sentences(text):
         sentence = text[start:end]
         score = _share(weights, terms.present(_sentence_positions(sentence)), total)
@@ -390,8 +390,9 @@ def _score_sentences(
             score += cfg.proximity_weight * near / total
         for pattern in expected:
             found = [m.group(0) for m in pattern.finditer(sentence)]
-            # The answer is something the question does not already say.
-            if any(not set(fold(f).split()) <= asked for f in found):
+            # The answer is something the question does not already say, small words
+            # aside ("in Scale" is no place for "where is Scale based").
+            if any(not set(fold(f).split()) - STOPWORDS <= asked for f in found):
                 score += cfg.type_bonus
                 break
         if score > best_score:

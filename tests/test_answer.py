@@ -351,3 +351,18 @@ def test_a_date_is_digits_or_a_month_and_a_name_with_digits_is_no_figure() -> No
     assert states_figure("release date of 3.25", "It came out in May.", date)
     assert not states_figure("how many options", "Policy CMP0141 sets the format.")
     assert states_figure("which version added it", "It was added in v2.25.")
+
+
+@pytest.mark.parametrize(
+    "question", ["where are Ostrava Labs offices", "where is Ostrava's office"]
+)
+def test_a_place_must_be_other_than_the_place_asked_about(tmp_path: Path, question: str) -> None:
+    # "in Ostrava" repeats the name asked about; "in Brno" is the place that answers.
+    (tmp_path / "a.txt").write_text(
+        "Ostrava Labs opened an office in Ostrava.\n\n"
+        "Ostrava Labs keeps its office in Brno, next to the university campus and "
+        "the old railway station.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert "in Brno" in answer(index, question).passages[0].marked
