@@ -152,7 +152,7 @@ NO_ANSWER_MESSAGES = {
 # A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'”’)]*)\s+(?=[\"'“‘(\[]?[A-Z0-9$])|\n\s*")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")
-_PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+")
+_PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+\b")
 _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\d+)?\s+(?:b|m)illion")
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
                    r"August|September|October|November|December)\b")

@@ -366,3 +366,14 @@ def test_a_place_must_be_other_than_the_place_asked_about(tmp_path: Path, questi
     )
     index = Index.build_folder(tmp_path, RankingConfig())
     assert "in Brno" in answer(index, question).passages[0].marked
+
+
+def test_a_place_is_a_whole_capitalised_word(tmp_path: Path) -> None:
+    # "in OpenAI" is no place: "Open" is only the start of a name.
+    (tmp_path / "a.txt").write_text(
+        "Scale staff work in OpenAI teams.\n\n"
+        "Scale staff work in Brno and nearby towns, far from the old offices of the group.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert "in Brno" in answer(index, "where do scale staff work").passages[0].marked
