@@ -220,11 +220,27 @@ _DATE = re.compile(
 )
 
 
+# A number that labels a part of the document ("Listing 10-20", "Figure 3", "Chapter 8")
+# states no figure: it points elsewhere.
+_LABEL_NUMBER = re.compile(
+    r"\b(?:Listings?|Figures?|Fig\.|Tables?|Chapters?|Sections?|Appendix|Appendices|Examples?|"
+    r"Exercises?|Pages?|Equations?)\s+[A-Z]?\d[\d.-]*(?:\s*(?:and|or|to|-|–)\s*[A-Z]?\d[\d.-]*)?"
+)
+
+
+def without_labels(text: str) -> str:
+    """The text with the numbers that label parts of a document blanked out."""
+    return _LABEL_NUMBER.sub(" ", text) if any(c.isdigit() for c in text) else text
+
+
 def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -> bool:
     """Whether a text states a figure (a number or a number word; with `_DATE`, a month
     too) that the question does not already say."""
     said = {m.group(0).casefold().rstrip(".,") for m in figure.finditer(question)}
-    return any(m.group(0).casefold().rstrip(".,") not in said for m in figure.finditer(text))
+    return any(
+        m.group(0).casefold().rstrip(".,") not in said
+        for m in figure.finditer(without_labels(text))
+    )
 
 
 def figure_asked(question: str) -> re.Pattern[str] | None:
@@ -388,8 +404,9 @@ def _score_sentences(
         if pairs and cfg.proximity_weight:
             near = proximity(sentence, pairs, cfg.proximity_window)
             score += cfg.proximity_weight * near / total
+        plain = without_labels(sentence) if expected else sentence
         for pattern in expected:
-            found = [m.group(0) for m in pattern.finditer(sentence)]
+            found = [m.group(0) for m in pattern.finditer(plain)]
             # The answer is something the question does not already say, small words
             # aside ("in Scale" is no place for "where is Scale based").
             if any(not set(fold(f).split()) - STOPWORDS <= asked for f in found):

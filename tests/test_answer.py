@@ -377,3 +377,17 @@ def test_a_place_is_a_whole_capitalised_word(tmp_path: Path) -> None:
     )
     index = Index.build_folder(tmp_path, RankingConfig())
     assert "in Brno" in answer(index, "where do scale staff work").passages[0].marked
+
+
+def test_a_number_labelling_a_listing_or_figure_is_no_figure(tmp_path: Path) -> None:
+    # "Listing 10-20" points at code; "three rules" is the count asked for.
+    (tmp_path / "rules.md").write_text(
+        "# Elision\n\nThe compiler applies the elision rules to the code in Listing 10-20 "
+        "and reports an error.\n\nThe compiler uses three rules when elision applies, as the "
+        "rest of this section shows with longer examples.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert "three rules" in answer(index, "how many elision rules").passages[0].marked
+    assert not states_figure("how many rules", "See Listing 10-20 and Figure 3 for the rules.")
+    assert states_figure("how many rules", "See Listing 10-20: there are 3 rules.")
