@@ -586,7 +586,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # something else (another program's port, another year's conference).
     apart = (
         unmatched(index, question, shown[0].hit.index, terms.corrections)
-        + unmatched_compounds(index, read, shown[0].hit.index)
+        + unmatched_compounds(index, read, shown[0].hit.index, question)
         if answered and shown else []
     )
     answered = answered and not apart

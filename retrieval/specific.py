@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from retrieval.analyze import DROPPED, fold, index_tokens, normalize, words
+from retrieval.analyze import DROPPED, fold, index_tokens, normalize, tokenize, words
 from retrieval.asker import everyday_words
 from retrieval.fields import CODE_PREFIX
 
@@ -131,20 +131,51 @@ _ADJECTIVE_END = re.compile(
     r"(?:ed|ing)$|^(?:based|only|in|on|off|out|up|like|free|safe|aware|wide|specific|level"
     r"|time|term|side|end|day)$"
 )
-# Between the parts on the page: nothing, a hyphen, a space, an underscore, a dot or code
-# marks ("rust-version", "rust version", "rust_version", "`rust` version").
-_JOINT = r"[-_.\s`'\"]{0,3}"
+# A name written as code: a dotted or `::` path ("path.join()", "fs.promises",
+# "String::from") or a camelCase or snake_case call ("hashPassword()", "rate_limit()"). A
+# page that documents it writes it so.
+_IDENTIFIER = re.compile(
+    r"(?<![\w.$:/-])[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)+(?:\(\))?(?![\w/-])"
+    r"|(?<![\w.$:/-])[a-z]+(?:[A-Z][a-z0-9]*|_[a-z0-9]+)+\(\)"
+)
+# A dotted name ending so is a file or a host ("package.json", "Node.js", "example.com").
+_FILE_OR_HOST_END = frozenset(
+    {"js", "mjs", "cjs", "ts", "tsx", "jsx", "json", "md", "yml", "yaml", "toml", "txt", "py",
+     "rs", "go", "rb", "html", "htm", "css", "sh", "lock", "cfg", "conf", "ini", "xml", "log",
+     "zip", "gz", "tar", "com", "org", "net", "io", "dev", "app"}
+)
+_IDENTIFIER_PART = re.compile(r"::|\.")
+# Between the parts on the page: nothing, a hyphen, a space, an underscore, a dot, colons or
+# code marks ("rust-version", "rust version", "rust_version", "`rust` version", "fs.watch").
+_JOINT = r"[-_.:\s`'\"]{0,3}"
 
 
-def unmatched_compounds(index: Index, question: str, passage: int) -> list[str]:
-    """The question's hyphen-joined terms that the passage's page (its text, headings and
-    code) never has with their parts together."""
-    out: list[str] = []
+def _joined_terms(question: str, typed: str) -> list[tuple[str, list[str]]]:
+    """The question's hyphen-joined terms and code names, each with its parts. `typed`: the
+    question as typed, where code names are read (a camelCase name is not split there)."""
+    out: list[tuple[str, list[str]]] = []
     for compound in dict.fromkeys(_COMPOUND.findall(question)):
         parts = compound.split("-")
-        if parts[0] in ENGLISH_PREFIXES or _ADJECTIVE_END.search(parts[-1]):
-            continue
-        tokens = [t for t in index_tokens(parts) if t != DROPPED]
+        if parts[0] not in ENGLISH_PREFIXES and not _ADJECTIVE_END.search(parts[-1]):
+            out.append((compound, parts))
+    for name in dict.fromkeys(_IDENTIFIER.findall(typed)):
+        # A camelCase part is one word as the index reads code ("hashPassword").
+        parts = [p for p in _IDENTIFIER_PART.split(name.removesuffix("()")) if p]
+        if min(map(len, parts), default=0) < 2 or parts[-1].casefold() in _FILE_OR_HOST_END:
+            continue  # "e.g", "package.json"
+        out.append((name, [p.casefold() for p in parts]))
+    return out
+
+
+def unmatched_compounds(
+    index: Index, question: str, passage: int, typed: str | None = None
+) -> list[str]:
+    """The question's hyphen-joined terms and code names (`fs.watch()`) that the passage's
+    page (its text, headings and code) never has with their parts together. `typed`: the
+    question as typed, when `question` is it with slips corrected."""
+    out: list[str] = []
+    for compound, parts in _joined_terms(question, question if typed is None else typed):
+        tokens = [t for part in parts for t in tokenize(part)]
         if not tokens:  # "how-to": stopwords only, which no index holds
             continue
         if index.page_holding(tokens, passage, (CODE_PREFIX,)):

@@ -129,3 +129,29 @@ def test_english_compounds_code_and_other_joints_count_as_together(tmp_path: Pat
     # Stopwords only, an underscore, code, and English adjectives: none is a missing name.
     assert unmatched_compounds(index, asked, 0) == []
     assert unmatched_compounds(index, "what is the scrape-pool", 0) == ["scrape-pool"]
+
+
+def test_a_code_name_the_page_never_writes_is_unmatched(tmp_path: Path) -> None:
+    (tmp_path / "path.md").write_text(
+        "# Path\n\n## `path.join([...paths])`\n\nThe `path.join()` method joins the segments "
+        "and normalizes the resulting path.\n\n## `path.normalize(path)`\n\nThe "
+        "`path.normalize()` method resolves '..' and '.' segments of a path.\n\n"
+        "Call `hashText()` to get a digest; see `String::from` and `histogram_quantile()`.\n\n"
+        "Settings live in package.json, and Node.js reads them.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    asked = "What does path.sanitize() return for a path with '..' segments?"
+    missing = answer(index, asked)
+    assert not missing.answered and missing.unmatched == ["path.sanitize()"]
+    assert "not about **path.sanitize()**" in missing.message
+    # A camelCase call is one name, not its words ("hash password" is not `hashPassword()`).
+    assert unmatched_compounds(index, "what does hashPassword() return", 0) == ["hashPassword()"]
+    assert answer(index, "what does path.normalize() do with '..' segments").answered
+    # Written as the page writes it, in any case, with `::` or an underscore: it is there.
+    for asked in ("what does Path.Join do", "what does hashText() give",
+                  "how is String::from used", "what does histogram_quantile() return"):
+        assert unmatched_compounds(index, asked, 0) == [], asked
+    # File names, hosts and abbreviations with dots are no code names.
+    for asked in ("where is package.json read", "does Node.js read it", "e.g. the path"):
+        assert unmatched_compounds(index, asked, 0) == [], asked
