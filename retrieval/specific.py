@@ -150,6 +150,25 @@ _IDENTIFIER_PART = re.compile(r"::|\.")
 _JOINT = r"[-_.:\s`'\"]{0,3}"
 
 
+def code_names(question: str) -> list[tuple[str, list[str]]]:
+    """The code names a question writes ("server.listen()", "hashPassword()"), each with its
+    parts, case-folded; file names and hosts ("package.json") are none."""
+    out: list[tuple[str, list[str]]] = []
+    for name in dict.fromkeys(_IDENTIFIER.findall(question)):
+        # A camelCase part is one word as the index reads code ("hashPassword").
+        parts = [p for p in _IDENTIFIER_PART.split(name.removesuffix("()")) if p]
+        if min(map(len, parts), default=0) < 2 or parts[-1].casefold() in _FILE_OR_HOST_END:
+            continue  # "e.g", "package.json"
+        out.append((name, [p.casefold() for p in parts]))
+    return out
+
+
+def written_together(parts: list[str]) -> re.Pattern[str]:
+    """Finds the parts together in folded text, as written, spaced, with an underscore, dot,
+    colons or code marks between them, and each with a plural's "s" on or off."""
+    return re.compile(_JOINT.join(re.escape(p.removesuffix("s")) + "(?:e?s)?" for p in parts))
+
+
 def _joined_terms(question: str, typed: str) -> list[tuple[str, list[str]]]:
     """The question's hyphen-joined terms and code names, each with its parts. `typed`: the
     question as typed, where code names are read (a camelCase name is not split there)."""
@@ -158,13 +177,7 @@ def _joined_terms(question: str, typed: str) -> list[tuple[str, list[str]]]:
         parts = compound.split("-")
         if parts[0] not in ENGLISH_PREFIXES and not _ADJECTIVE_END.search(parts[-1]):
             out.append((compound, parts))
-    for name in dict.fromkeys(_IDENTIFIER.findall(typed)):
-        # A camelCase part is one word as the index reads code ("hashPassword").
-        parts = [p for p in _IDENTIFIER_PART.split(name.removesuffix("()")) if p]
-        if min(map(len, parts), default=0) < 2 or parts[-1].casefold() in _FILE_OR_HOST_END:
-            continue  # "e.g", "package.json"
-        out.append((name, [p.casefold() for p in parts]))
-    return out
+    return out + code_names(typed)
 
 
 def unmatched_compounds(
@@ -180,10 +193,7 @@ def unmatched_compounds(
             continue
         if index.page_holding(tokens, passage, (CODE_PREFIX,)):
             continue  # code on the page has every part; the term may well be there
-        # Each part as written or with a plural's "s" on or off: "zero-install(s)".
-        together = re.compile(
-            _JOINT.join(re.escape(p.removesuffix("s")) + "(?:e?s)?" for p in parts)
-        )
+        together = written_together(parts)
         if not any(
             together.search(fold(f"{p.heading}\n{p.text}"))
             for p in (index.passages[i] for i in index.page_holding(tokens, passage))
