@@ -58,7 +58,7 @@ FORMAT_VERSION = 6
 # 5: a Markdown lead-in with nothing under it kept; MDX and ::: containers.
 # 4: links out of the folder and binary files skipped, unprintable file names made safe.
 # 3: Markdown read by its structure, passages capped in size.
-CHUNKER_VERSION = 12
+CHUNKER_VERSION = 13
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
 _READ_SIZE = 1 << 23
 _META_CHECKSUM = "meta_checksum"

@@ -468,3 +468,42 @@ def test_a_one_word_label_over_code_keeps_its_code(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     hits = index.search("frobnicate widgets")
     assert hits and hits[0].passage.text == "Example:"
+
+
+PARAMETERS = """\
+# Server
+
+## listen
+
+* `options` {Object} Supports the following properties:
+  * `backlog` {number} Length of the queue
+    of pending connections.
+  * `exclusive` {boolean} **Default:** `false`
+* `callback` {Function}
+"""
+
+
+def test_a_nested_list_item_is_a_line_of_its_own(tmp_path: Path) -> None:
+    (block,) = read_markdown(PARAMETERS)
+    assert block.text == (
+        "• `options` {Object} Supports the following properties:\n"
+        "◦ `backlog` {number} Length of the queue of pending connections.\n"
+        "◦ `exclusive` {boolean} Default: `false`\n"
+        "• `callback` {Function}"
+    )
+    assert (block.line_start, block.line_end) == (5, 9)
+    # Each option is a sentence of its own: the default quoted is the one asked about.
+    (tmp_path / "server.md").write_text(PARAMETERS, encoding="utf-8")
+    found = answer(Index.build_folder(tmp_path, RankingConfig()), "exclusive default")
+    assert found.passages[0].marked == "◦ `exclusive` {boolean} Default: `false`"
+
+
+def test_a_long_nested_list_is_cut_with_each_window_at_its_own_line() -> None:
+    options = [f"  * `option{n}` {{number}} Sets how many workers take part in round {n}."
+               for n in range(60)]
+    source = "# Pool\n\n* `settings` {Object} Supports:\n" + "\n".join(options) + "\n"
+    found = read_markdown(source)
+    assert len(found) > 1
+    for block in found:
+        first = block.text.splitlines()[0].removeprefix("◦ ").removeprefix("• ")
+        assert first[:12] in source.splitlines()[block.line_start - 1]

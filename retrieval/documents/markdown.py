@@ -83,6 +83,9 @@ LIST_GROUP_CHARS = 800
 # A short paragraph that only labels what follows ("**Metric names:**") leads the next block.
 LEAD_IN_WORDS = 8
 ITEM_MARK = "• "
+# A nested list's item starts a line of its own in its item's text, so each option of a
+# parameter list is a sentence of its own, not run on into its neighbours.
+SUBITEM_MARK = "◦ "
 # Blocks that a paragraph ending in a colon introduces, however long it is.
 INTRODUCED = ("bullet_list_open", "ordered_list_open", "blockquote_open")
 # The title in YAML (`title: Setup`) or TOML (`title = "Setup"`) front matter.
@@ -402,8 +405,8 @@ class _Item(NamedTuple):
 
 
 def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
-    """The top-level items of the list tokens[lo:hi+1]; nested lists and paragraphs of an
-    item join its text."""
+    """The top-level items of the list tokens[lo:hi+1]; paragraphs of an item join its
+    text, and each item of a nested list is a line of it (SUBITEM_MARK)."""
     items: list[_Item] = []
     i = lo + 1
     while i < hi:
@@ -416,21 +419,31 @@ def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
             code: list[str] = []
             all_link = True
             in_title = False
+            subitem = False  # a nested list's item opened, its text not yet read
             for inner in tokens[i + 1 : end]:
                 if inner.type.startswith("admonition_title"):
                     in_title = inner.nesting == 1
+                elif inner.type == "list_item_open":
+                    subitem = True
                 elif inner.type == "inline" and inner.map is not None and not in_title:
                     rendered = _Inline(inner, inner.map[0] + 1)
                     all_link = all_link and rendered.all_link
                     if rendered.text:  # tidied: joined by one space, the text stays tidy
+                        # A nested item's line starts at its mark, where a window may start.
+                        mark = SUBITEM_MARK if subitem and texts else ""
+                        subitem = False
                         start = size + 1 if texts else 0
-                        marks.extend((start + o, ln) for o, ln in rendered.marks if start + o)
-                        texts.append(rendered.text)
-                        size = start + len(rendered.text)
+                        marks.extend(
+                            (start + (len(mark) + o if o else 0), ln)
+                            for o, ln in rendered.marks if start + o
+                        )
+                        joint = ("\n" if mark else " ") if texts else ""
+                        texts.append(joint + mark + rendered.text)
+                        size = start + len(mark) + len(rendered.text)
                 elif inner.type in ("fence", "code_block") and not _is_diagram(inner):
                     code.append(inner.content)
             if texts:
-                items.append(_Item(" ".join(texts), marks, all_link, code))
+                items.append(_Item("".join(texts), marks, all_link, code))
             i = end + 1
         else:
             i += 1
