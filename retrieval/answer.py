@@ -101,7 +101,8 @@ class Answer:
     # (a question word is nowhere in the documents), "unmatched" (a name of the question is
     # not on the closest passage's page), "no_figure" (it asks how many, how much, when,
     # which version or the default of something, and the closest passage states no such
-    # figure or default); "" when answered.
+    # figure or default), "no_name" (it asks who, and the closest passage names no one the
+    # question does not); "" when answered.
     reason: str = ""
     disagreement: Disagreement | None = None
     # Question words found nowhere in the documents (case-folded letters only).
@@ -146,6 +147,8 @@ NO_ANSWER_MESSAGES = {
     "no_terms": "That question has no words to search for; try naming what you are after.",
     "not_found": "I couldn't find that in the documents.",
     "no_figure": "The closest passage doesn't give the figure or value asked for, so the"
+    " documents don't answer this.",
+    "no_name": "The closest passage names no one besides those the question names, so the"
     " documents don't answer this.",
 }
 
@@ -241,6 +244,32 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
         m.group(0).casefold().rstrip(".,") not in said
         for m in figure.finditer(without_labels(text))
     )
+
+
+# "Who is/was/founded …" asks for a name; "who can call this" asks about a role.
+_NAME_ASKED = re.compile(
+    r"\bwho(?:'s|\s+(?!(?:can|could|should|must|may|might|will|would|needs?|has\s+to)\b)\w+)",
+    re.I,
+)
+# A name: capitalised words, "of" or "the" between them ("Bureau of Labor Statistics"). One
+# capitalised word names something only inside a sentence, where capitals are not owed.
+_CAPITALISED_RUN = re.compile(
+    r"(?<![\w'’])[A-Z][\w'’.-]*(?:\s+(?:(?:of|the)\s+)?[A-Z][\w'’.-]*)*"
+)
+_SENTENCE_OPENERS = frozenset(".!?:;\n•◦*#-—–\"“‘'(")
+
+
+def names_anyone_new(question: str, text: str) -> bool:
+    """Whether a text names someone or something, in capitals, that the question does not."""
+    asked = {w.removesuffix("'s") for w in fold(question).split()}
+    for found in _CAPITALISED_RUN.finditer(text):
+        words = [w.removesuffix("'s") for w in fold(found.group(0)).split()]
+        before = text[: found.start()].rstrip()
+        if len(words) == 1 and (not before or before[-1] in _SENTENCE_OPENERS):
+            continue  # "However", "The": a sentence's first word
+        if not set(words) - {"of", "the"} <= asked:
+            return True
+    return False
 
 
 def figure_asked(question: str) -> re.Pattern[str] | None:
@@ -597,6 +626,12 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         read, shown[0].hit.passage.text, figure
     )
     answered = answered and not unstated
+    # Likewise a question asking who, against a passage naming no one it does not.
+    nameless = (
+        answered and bool(shown) and _NAME_ASKED.search(read) is not None
+        and not names_anyone_new(read, shown[0].hit.passage.text)
+    )
+    answered = answered and not nameless
     term_set = set(terms.tokens)
 
     disagreement = None
@@ -608,7 +643,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
     reason = (
         "" if answered else "not_mentioned" if terms.missing else "unmatched" if apart
-        else "no_figure" if unstated else "not_found"
+        else "no_figure" if unstated else "no_name" if nameless else "not_found"
     )
     return Answer(
         question, answered, passages, reason=reason, disagreement=disagreement,

@@ -16,6 +16,7 @@ from retrieval.answer import (
     AnswerPassage,
     answer,
     figure_asked,
+    names_anyone_new,
     split_sentences,
     states_figure,
 )
@@ -391,3 +392,25 @@ def test_a_number_labelling_a_listing_or_figure_is_no_figure(tmp_path: Path) -> 
     assert "three rules" in answer(index, "how many elision rules").passages[0].marked
     assert not states_figure("how many rules", "See Listing 10-20 and Figure 3 for the rules.")
     assert states_figure("how many rules", "See Listing 10-20: there are 3 rules.")
+
+
+def test_a_who_question_against_a_passage_naming_no_one_new_is_not_answered(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "people.md").write_text(
+        "# Thanks\n\nWith thanks to the Tern Foundation's director:\n\n"
+        "* Ada Quill, Executive Director of the Tern Foundation\n\n"
+        "# Crates\n\nAnyone with an account on the registry can publish a crate.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    before = answer(index, "who was the tern foundation's executive director before ada quill")
+    assert not before.answered and before.reason == "no_name"
+    assert "names no one" in before.message
+    named = answer(index, "who's the executive director of the tern foundation")
+    assert named.answered and "Ada Quill" in named.passages[0].quote
+    # "Who can …" asks about a role, which a passage may state without a name.
+    assert answer(index, "who can publish a crate on the registry").answered
+    asked = "who is Ada Quill of the Tern Foundation"
+    assert not names_anyone_new(asked, "However, Ada Quill of the Tern Foundation spoke.")
+    assert names_anyone_new("who is the director", "The director is Ada Quill.")
