@@ -427,6 +427,7 @@ def _score_sentences(
     best = (0, len(text))
     best_score = -1.0
     asked = {w.removesuffix("'s") for w in fold(question).split()}
+    counted_noun = _counted(question) if _COUNT in expected else None
     for start, end in split_sentences(text):
         sentence = text[start:end]
         score = _share(weights, terms.present(_sentence_positions(sentence)), total)
@@ -435,15 +436,45 @@ def _score_sentences(
             score += cfg.proximity_weight * near / total
         plain = without_labels(sentence) if expected else sentence
         for pattern in expected:
-            found = [m.group(0) for m in pattern.finditer(plain)]
             # The answer is something the question does not already say, small words
             # aside ("in Scale" is no place for "where is Scale based").
-            if any(not set(fold(f).split()) - STOPWORDS <= asked for f in found):
-                score += cfg.type_bonus
+            new = [
+                m for m in pattern.finditer(plain)
+                if not set(fold(m.group(0)).split()) - STOPWORDS <= asked
+            ]
+            if new:
+                # A count of the thing asked about ("three rules" for "how many rules") is
+                # the answer; a count of something else is only likely to be.
+                counted = pattern is _COUNT and counted_noun is not None
+                whole = not counted or any(
+                    counted_noun in tokenize(plain[m.end() : m.end() + COUNT_NOUN_CHARS])
+                    for m in new
+                )
+                score += cfg.type_bonus if whole else cfg.type_bonus * 0.5
                 break
         if score > best_score:
             best, best_score = (start, end), score
     return best, best_score
+
+
+# A count names what it counts within this many characters after it ("three input rules").
+COUNT_NOUN_CHARS = 24
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s*)+)", re.I)
+
+
+def _counted(question: str) -> str | None:
+    """The index token of what "how many …" counts: the last word before the question goes
+    on in small words ("how many library crates can a package hold" counts crates)."""
+    found = _HOW_MANY.search(question)
+    if found is None:
+        return None
+    head = None
+    for word in found.group(1).split():
+        if word.casefold() in STOPWORDS:
+            break
+        head = word
+    tokens = tokenize(head) if head else []
+    return tokens[-1] if tokens else None
 
 
 def _quote(text: str, sentence: tuple[int, int], terms: set[str]) -> tuple[str, int, int]:

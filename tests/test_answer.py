@@ -414,3 +414,16 @@ def test_a_who_question_against_a_passage_naming_no_one_new_is_not_answered(
     asked = "who is Ada Quill of the Tern Foundation"
     assert not names_anyone_new(asked, "However, Ada Quill of the Tern Foundation spoke.")
     assert names_anyone_new("who is the director", "The director is Ada Quill.")
+
+
+def test_how_many_prefers_a_count_of_the_thing_asked(tmp_path: Path) -> None:
+    # "two input lifetimes" counts something else; "three rules" counts the rules asked.
+    (tmp_path / "rules.md").write_text(
+        "# Elision\n\nWith two input lifetimes the compiler applies the elision rules.\n\n"
+        "Three elision rules are what the compiler applies to each function signature it "
+        "reads.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    found = answer(index, "how many elision rules does the compiler apply")
+    assert found.passages[0].marked.startswith("Three elision rules")
