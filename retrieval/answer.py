@@ -272,11 +272,29 @@ def names_anyone_new(question: str, text: str) -> bool:
     return False
 
 
+# An amount of money asked: its answer states one, with a currency or in millions ("net
+# worth" is money, "worth it" is advice).
+_MONEY_ASKED = re.compile(
+    r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:[\w'’]+\s+){0,2}?"
+    r"(?:net\s+worth|valuation|salary|price|revenue)\b"
+    r"|\bhow\s+much\s+(?:money|cash|funding|capital)\b"
+    r"|\bhow\s+much\s+(?:\w+\s+){0,3}?(?:invest|pay|paid|spend|spent|raise|raised|earn|"
+    r"charge|charged)(?:s|ed|ing)?\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d|\b\d[\d.,]*\s?(?:[kKmMbB]n?|thousand|million|billion|trillion)\b"
+    r"|\b(?:USD|EUR|GBP|dollars?|euros?|pounds?|yen)\b",
+)
+
+
 def figure_asked(question: str) -> re.Pattern[str] | None:
     """What a question asking for a figure or a default accepts as one; None for other
     questions."""
     if _DATE_ASKED.search(question):
         return _DATE
+    if _MONEY_ASKED.search(question):
+        return _MONEY
     if _DEFAULT_ASKED.search(question):
         return DEFAULT_STATED
     return _FIGURE if _FIGURE_ASKED.search(question) else None

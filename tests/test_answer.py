@@ -427,3 +427,21 @@ def test_how_many_prefers_a_count_of_the_thing_asked(tmp_path: Path) -> None:
     index = Index.build_folder(tmp_path, RankingConfig())
     found = answer(index, "how many elision rules does the compiler apply")
     assert found.passages[0].marked.startswith("Three elision rules")
+
+
+def test_an_amount_of_money_asked_is_answered_only_by_money(tmp_path: Path) -> None:
+    (tmp_path / "founder.txt").write_text(
+        "Ada Quill founded Tern Labs at 19 with Bo Lind, who now runs the lab.\n\n"
+        "Tern Labs was valued at $2 billion after its last round.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    # An age is a number, not what someone is worth.
+    worth = answer(index, "what is bo lind's net worth")
+    assert not worth.answered and worth.reason == "no_figure"
+    assert answer(index, "what is tern labs' valuation").answered
+    assert answer(index, "how old was ada quill when she founded tern labs").answered
+    # A salary or a price merely named is no question about money.
+    assert figure_asked("what is used to decide a teacher's salary") is not figure_asked(
+        "what is her salary"
+    )
