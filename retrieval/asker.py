@@ -97,6 +97,16 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 
+# Words chat adds to a question that say nothing of what is asked ("what does it actually
+# do", "hey, anyone know …"): dropped from the question as stopwords are, wherever the
+# documents happen to use them.
+CHAT_FILLER = frozenset(
+    """actually basically exactly really literally totally seriously honestly simply kinda
+    sorta gonna wanna anyone anybody someone somebody hey hi hello thanks thx pls plz btw ok
+    okay guys folks wondering curious""".split()
+)
+
+
 @lru_cache(maxsize=1)
 def _frequency_list() -> list[tuple[str, int]]:
     """symspellpy's bundled English word counts, read from the installed package."""
@@ -196,7 +206,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     lacking = False  # whether any question word is missing from the corpus as typed
     far_scans = 0
     for word, token in zip(raw, tokens_of, strict=True):
-        if token == DROPPED:  # a stopword, even one that abbreviates something ("it")
+        if token == DROPPED or word in CHAT_FILLER:  # a stopword ("it"), or chat's filler
             continue
         if known(token):
             out.append(token)

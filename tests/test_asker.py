@@ -201,3 +201,17 @@ def test_a_capitalised_word_one_letter_from_english_is_a_name(index: Index) -> N
     # "Bazel" is a slip away from "babel", but written as a name it is one the corpus lacks.
     assert index.terms("how do I enable remote caching in Bazel").missing == ["bazel"]
     assert index.terms("bazel remote caching").missing == []
+
+
+def test_chat_filler_is_not_searched(tmp_path: Path) -> None:
+    # "actually" is in the documents, but "what does it actually do" does not ask about it.
+    index = build(
+        tmp_path,
+        "The lab labels images and text for training models.",
+        "Actually shipping the lab's work took years, as the founders actually admitted.",
+    )
+    asked = index.terms("hey, what does the lab actually do")
+    assert "actual" not in asked.tokens and "hey" not in asked.tokens
+    found = answer(index, "hey, what does the lab actually do")
+    assert found.passages[0].line_start == 1
+    assert "hey" not in found.missing
