@@ -103,7 +103,7 @@ ABBREVIATIONS: dict[str, str] = {
 CHAT_FILLER = frozenset(
     """actually basically exactly really literally totally seriously honestly simply kinda
     sorta gonna wanna anyone anybody someone somebody hey hi hello thanks thx pls plz btw ok
-    okay guys folks wondering curious now""".split()
+    okay guys folks wondering curious now thing things stuff""".split()
 )
 
 
