@@ -155,7 +155,7 @@ NO_ANSWER_MESSAGES = {
 # A sentence ends after its stop and any closing quotes or brackets; the space goes to neither.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'”’)]*)\s+(?=[\"'“‘(\[]?[A-Z0-9$])|\n\s*")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")
-_PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][a-z]+\b")
+_PLACE = re.compile(r"\b(?:in|at|based in|from)\s+[A-Z][^\W\d_A-Z]+\b")
 _MONEY_OR_PERCENT = re.compile(r"[$€£]\s?\d|\d\s?%|\bper\s?cent\b|\b\d+(?:\.\d+)?\s+(?:b|m)illion")
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|"
                    r"August|September|October|November|December)\b")
@@ -246,9 +246,23 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
     )
 
 
-# "Who is/was/founded …" asks for a name; "who can call this" asks about a role.
+_WORD = re.compile(r"[\w'’]+")
+
+
+def said_words(text: str) -> set[str]:
+    """A text's words, case-folded, without punctuation or a possessive "'s"."""
+    return {w.removesuffix("'s") for w in _WORD.findall(fold(text))}
+
+
+# A question that opens "who is/was …" or "who founded/wrote/leads …" asks for a person or
+# a body by name; "who can call this", "who emits the event" or "a worker who throws" ask
+# about a role or a thing, which documentation names in small letters or in code.
 _NAME_ASKED = re.compile(
-    r"\bwho(?:'s|\s+(?!(?:can|could|should|must|may|might|will|would|needs?|has\s+to)\b)\w+)",
+    r"^\W*(?:(?:so|and|but|hey|then)\W+)?who(?:['’]s\b|\s+(?:is|was|are|were)\b)"
+    r"(?!\s+(?:allowed|able|responsible|supposed|required|permitted|expected|eligible)\b)"
+    r"|^\W*(?:(?:so|and|but|hey|then)\W+)?who\s+(?:first\s+)?(?:founded|co-founded|created|"
+    r"wrote|invented|started|designed|leads|led|heads|headed|chairs|chaired|reported|"
+    r"announced|said|won|bought|acquired|replaced|succeeded)\b",
     re.I,
 )
 # A name: capitalised words, "of" or "the" between them ("Bureau of Labor Statistics"). One
@@ -261,13 +275,13 @@ _SENTENCE_OPENERS = frozenset(".!?:;\n•◦*#-—–\"“‘'(")
 
 def names_anyone_new(question: str, text: str) -> bool:
     """Whether a text names someone or something, in capitals, that the question does not."""
-    asked = {w.removesuffix("'s") for w in fold(question).split()}
+    asked = said_words(question)
     for found in _CAPITALISED_RUN.finditer(text):
-        words = [w.removesuffix("'s") for w in fold(found.group(0)).split()]
+        words = said_words(found.group(0))
         before = text[: found.start()].rstrip()
         if len(words) == 1 and (not before or before[-1] in _SENTENCE_OPENERS):
             continue  # "However", "The": a sentence's first word
-        if not set(words) - {"of", "the"} <= asked:
+        if not words - {"of", "the"} <= asked:
             return True
     return False
 
@@ -275,15 +289,19 @@ def names_anyone_new(question: str, text: str) -> bool:
 # An amount of money asked: its answer states one, with a currency or in millions ("net
 # worth" is money, "worth it" is advice).
 _MONEY_ASKED = re.compile(
-    r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:[\w'’]+\s+){0,2}?"
+    r"\bwhat(?:['’]s|\s+is|\s+was|\s+are|\s+were)\s+(?:[\w'’]+\s+){0,2}?"
     r"(?:net\s+worth|valuation|salary|price|revenue)\b"
     r"|\bhow\s+much\s+(?:money|cash|funding|capital)\b"
-    r"|\bhow\s+much\s+(?:\w+\s+){0,3}?(?:invest|pay|paid|spend|spent|raise|raised|earn|"
-    r"charge|charged)(?:s|ed|ing)?\b",
+    # "how much time is spent", "how much memory does it spend" ask for no money.
+    r"|\bhow\s+much\s+(?!(?:time|memory|ram|cpu|disk|space|overhead|effort|data|bandwidth|"
+    r"traffic|storage|load|work|power|energy|code)\b)(?:\w+\s+){0,3}?(?:invest|pay|paid|"
+    r"spend|spent|raise|raised|earn)(?:s|ed|ing)?\b",
     re.I,
 )
+# Money: a currency sign or name, or an amount in thousands to trillions ("5m" is a
+# duration as often as an amount).
 _MONEY = re.compile(
-    r"[$€£¥]\s?\d|\b\d[\d.,]*\s?(?:[kKmMbB]n?|thousand|million|billion|trillion)\b"
+    r"[$€£¥]\s?\d|\b\d[\d.,]*+\s?(?:thousand|million|billion|trillion)\b"
     r"|\b(?:USD|EUR|GBP|dollars?|euros?|pounds?|yen)\b",
 )
 
@@ -444,8 +462,9 @@ def _score_sentences(
     text = hit.passage.text
     best = (0, len(text))
     best_score = -1.0
-    asked = {w.removesuffix("'s") for w in fold(question).split()}
-    counted_noun = _counted(question) if _COUNT in expected else None
+    asked = said_words(question)
+    asked_as_typed = set(fold(question).split())
+    counted = _counted(question) if _COUNT in expected else []
     for start, end in split_sentences(text):
         sentence = text[start:end]
         score = _share(weights, terms.present(_sentence_positions(sentence)), total)
@@ -454,18 +473,22 @@ def _score_sentences(
             score += cfg.proximity_weight * near / total
         plain = without_labels(sentence) if expected else sentence
         for pattern in expected:
-            # The answer is something the question does not already say, small words
-            # aside ("in Scale" is no place for "where is Scale based").
+            # The answer is something the question does not already say: a place or a
+            # name in other words than its own, small words aside ("in Scale" is no place
+            # for "where is Scale based"); a figure or value as written.
+            words_of = pattern is _PLACE or pattern is _NAME
             new = [
                 m for m in pattern.finditer(plain)
-                if not set(fold(m.group(0)).split()) - STOPWORDS <= asked
+                if not (
+                    said_words(m.group(0)) - STOPWORDS <= asked if words_of
+                    else set(fold(m.group(0)).split()) <= asked_as_typed
+                )
             ]
             if new:
                 # A count of the thing asked about ("three rules" for "how many rules") is
                 # the answer; a count of something else is only likely to be.
-                counted = pattern is _COUNT and counted_noun is not None
-                whole = not counted or any(
-                    counted_noun in tokenize(plain[m.end() : m.end() + COUNT_NOUN_CHARS])
+                whole = pattern is not _COUNT or not counted or any(
+                    set(counted) & set(tokenize(plain[m.end() : m.end() + COUNT_NOUN_CHARS]))
                     for m in new
                 )
                 score += cfg.type_bonus if whole else cfg.type_bonus * 0.5
@@ -477,22 +500,24 @@ def _score_sentences(
 
 # A count names what it counts within this many characters after it ("three input rules").
 COUNT_NOUN_CHARS = 24
+# What "how many" counts is in this many words after it.
+COUNTED_WORDS = 3
 _HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s*)+)", re.I)
 
 
-def _counted(question: str) -> str | None:
-    """The index token of what "how many …" counts: the last word before the question goes
-    on in small words ("how many library crates can a package hold" counts crates)."""
+def _counted(question: str) -> list[str]:
+    """The index tokens of what "how many …" counts: its next words, up to COUNTED_WORDS,
+    before the question goes on in small words or "per" ("how many library crates can a
+    package hold": library, crates; "how many labels per metric": labels)."""
     found = _HOW_MANY.search(question)
     if found is None:
-        return None
-    head = None
-    for word in found.group(1).split():
-        if word.casefold() in STOPWORDS:
+        return []
+    head: list[str] = []
+    for word in found.group(1).split()[:COUNTED_WORDS]:
+        if word.casefold() in STOPWORDS or word.casefold() == "per":
             break
-        head = word
-    tokens = tokenize(head) if head else []
-    return tokens[-1] if tokens else None
+        head.append(word)
+    return tokenize(" ".join(head))
 
 
 def _quote(text: str, sentence: tuple[int, int], terms: set[str]) -> tuple[str, int, int]:
@@ -629,6 +654,8 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     weights, total = _weights(index, terms)
     # The question's forms ("stands for", "how many") are read with its slips corrected.
     read = read_as(question, terms.corrections)
+    # Slips corrected, camelCase names kept whole: code names are read from this.
+    single = {typed: meant for typed, meant in terms.corrections.items() if " " not in meant}
     expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
@@ -664,7 +691,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # something else (another program's port, another year's conference).
     apart = (
         unmatched(index, question, shown[0].hit.index, terms.corrections)
-        + unmatched_compounds(index, read, shown[0].hit.index, question)
+        + unmatched_compounds(index, read, shown[0].hit.index, read_as(question, single))
         if answered and shown else []
     )
     answered = answered and not apart

@@ -99,12 +99,16 @@ ABBREVIATIONS: dict[str, str] = {
 
 # Words chat adds to a question that say nothing of what is asked ("what does it actually
 # do", "hey, anyone know …"): dropped from the question as stopwords are, wherever the
-# documents happen to use them.
+# documents happen to use them, when written in small letters outside code ("Date.now()",
+# "Instant::now" keep theirs). Words that name things in code ("ok", "hello") are not here.
 CHAT_FILLER = frozenset(
     """actually basically exactly really literally totally seriously honestly simply kinda
-    sorta gonna wanna anyone anybody someone somebody hey hi hello thanks thx pls plz btw ok
-    okay guys folks wondering curious now thing things stuff""".split()
+    sorta gonna wanna anyone anybody someone somebody hey thanks thx pls plz btw guys folks
+    wondering curious now thing things stuff""".split()
 )
+# A word in small letters that is not part of a code name (no dot, colons, `$`, underscore,
+# bracket or backtick against it).
+_PLAIN_WORD = re.compile(r"(?<![\w.:$`'’])[a-z]+(?![\w(`$]|[.:]\w)")
 
 
 @lru_cache(maxsize=1)
@@ -199,6 +203,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     # Words the asker capitalises after the first ("remote caching in Bazel"): names, even
     # when one letter from an English word ("babel").
     named = {m.group(0).casefold() for m in _NAMED.finditer(question)}
+    filler = CHAT_FILLER.intersection(_PLAIN_WORD.findall(question))
     out: list[str] = []
     missing: list[str] = []
     corrections: dict[str, str] = {}
@@ -206,7 +211,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     lacking = False  # whether any question word is missing from the corpus as typed
     far_scans = 0
     for word, token in zip(raw, tokens_of, strict=True):
-        if token == DROPPED or word in CHAT_FILLER:  # a stopword ("it"), or chat's filler
+        if token == DROPPED or word in filler:  # a stopword ("it"), or chat's filler
             continue
         if known(token):
             out.append(token)

@@ -138,12 +138,17 @@ _IDENTIFIER = re.compile(
     r"(?<![\w.$:/-])[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)+(?:\(\))?(?![\w/-])"
     r"|(?<![\w.$:/-])[a-z]+(?:[A-Z][a-z0-9]*|_[a-z0-9]+)+\(\)"
 )
-# A dotted name ending so is a file or a host ("package.json", "Node.js", "example.com").
+# A dotted name ending so is a file or a host ("package.json", "Node.js", "server.crt",
+# "example.com", "db.internal").
 _FILE_OR_HOST_END = frozenset(
-    {"js", "mjs", "cjs", "ts", "tsx", "jsx", "json", "md", "yml", "yaml", "toml", "txt", "py",
-     "rs", "go", "rb", "html", "htm", "css", "sh", "lock", "cfg", "conf", "ini", "xml", "log",
-     "zip", "gz", "tar", "com", "org", "net", "io", "dev", "app"}
+    """js mjs cjs ts tsx jsx json md mdx rst adoc yml yaml toml txt py rs go rb java kt kts cpp
+    hpp cs php lua vue html htm css scss sh lock cfg conf ini properties xml log csv tsv sql db
+    sqlite zip gz tar tgz png jpg jpeg gif svg pdf ico map wasm node gyp so dll exe bin key crt
+    pem csr cer pfx env bak tmp service tf hcl mod sum com org net io dev app ai co uk de us
+    local localhost internal corp lan home test example""".split()
 )
+# "value.Why": two words run together over a full stop, not a name.
+_RUN_ON = re.compile(r"[a-z]+\.[A-Z][a-z]+")
 _IDENTIFIER_PART = re.compile(r"::|\.")
 # Between the parts on the page: nothing, a hyphen, a space, an underscore, a dot, colons or
 # code marks ("rust-version", "rust version", "rust_version", "`rust` version", "fs.watch").
@@ -159,6 +164,8 @@ def code_names(question: str) -> list[tuple[str, list[str]]]:
         parts = [p for p in _IDENTIFIER_PART.split(name.removesuffix("()")) if p]
         if min(map(len, parts), default=0) < 2 or parts[-1].casefold() in _FILE_OR_HOST_END:
             continue  # "e.g", "package.json"
+        if _RUN_ON.fullmatch(name):
+            continue
         out.append((name, [p.casefold() for p in parts]))
     return out
 
@@ -170,14 +177,21 @@ def written_together(parts: list[str]) -> re.Pattern[str]:
 
 
 def _joined_terms(question: str, typed: str) -> list[tuple[str, list[str]]]:
-    """The question's hyphen-joined terms and code names, each with its parts. `typed`: the
-    question as typed, where code names are read (a camelCase name is not split there)."""
+    """The question's hyphen-joined terms and code names, each with the parts a page that is
+    about it has together. `typed`: the question as typed, where code names are read (a
+    camelCase name is not split there). For a code name that is its last part, the member
+    a page documents ("Result::expect" is about `expect`, which its page may write without
+    "Result::"; "queue_config" may be written "queue config")."""
     out: list[tuple[str, list[str]]] = []
     for compound in dict.fromkeys(_COMPOUND.findall(question)):
         parts = compound.split("-")
         if parts[0] not in ENGLISH_PREFIXES and not _ADJECTIVE_END.search(parts[-1]):
             out.append((compound, parts))
-    return out + code_names(typed)
+    for name, parts in code_names(typed):
+        member = [p for p in parts[-1].split("_") if p]
+        if member:
+            out.append((name, member))
+    return out
 
 
 def unmatched_compounds(

@@ -445,3 +445,75 @@ def test_an_amount_of_money_asked_is_answered_only_by_money(tmp_path: Path) -> N
     assert figure_asked("what is used to decide a teacher's salary") is not figure_asked(
         "what is her salary"
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what happens to a worker who throws an uncaught exception",
+        "who emits the close event on a stream",
+        "who is allowed to close the stream",
+        "who owns the file descriptor after it is opened",
+    ],
+)
+def test_a_who_about_a_role_or_in_a_clause_is_not_held_to_a_name(
+    tmp_path: Path, question: str
+) -> None:
+    (tmp_path / "streams.md").write_text(
+        "# Streams\n\nA worker that throws an uncaught exception emits the error event.\n\n"
+        "The stream emits the close event once its file descriptor is closed; the stream "
+        "owns the descriptor it opened, and only its owner is allowed to close it.\n",
+        encoding="utf-8",
+    )
+    found = answer(Index.build_folder(tmp_path, RankingConfig()), question)
+    assert found.reason != "no_name"
+
+
+def test_question_marks_and_curly_apostrophes_do_not_hide_a_question_word(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "people.md").write_text(
+        "# Thanks\n\nWith thanks to the Tern Foundation's director:\n\n"
+        "* Ada Quill, Executive Director of the Tern Foundation\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    for question in ("who was the tern foundation's executive director before ada quill?",
+                     "who’s the tern foundation’s executive director before ada quill?"):
+        assert answer(index, question).reason == "no_name", question
+    assert not names_anyone_new("who was director before Ada Quill?", "It is Ada Quill.")
+    assert figure_asked("what’s bo lind’s net worth") is figure_asked("what's bo lind's net worth")
+
+
+def test_time_or_memory_spent_is_no_money(tmp_path: Path) -> None:
+    assert figure_asked("how much time is spent in garbage collection") is not figure_asked(
+        "how much did meta spend on scale"
+    )
+    (tmp_path / "gc.md").write_text(
+        "# Garbage collection\n\nAbout 5% of the time is spent in garbage collection, in "
+        "pauses of 5m or less.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert answer(index, "how much time is spent in garbage collection").answered
+    # A duration written "5m" is no amount of money.
+    money = figure_asked("what is its price")
+    assert money is not None
+    assert not states_figure("what is its price", "It waits 5m.", money)
+    assert states_figure("what is its price", "It costs $5.", money)
+
+
+def test_how_many_reads_what_it_counts_before_per_or_a_verb(tmp_path: Path) -> None:
+    (tmp_path / "events.md").write_text(
+        "# Events\n\nEach event has 2 handlers by default, and the emitter warns.\n\n"
+        "An emitter allows 10 listeners per event before it prints a warning to the log.\n\n"
+        "The client retries a failed request once, then gives up and reports the error.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    found = answer(index, "how many listeners per event before a warning")
+    assert "10 listeners" in found.passages[0].marked
+    # "once" is a count, though a small word.
+    assert "once" in answer(index, "how many times does the client retry a request").passages[
+        0
+    ].marked

@@ -215,3 +215,15 @@ def test_chat_filler_is_not_searched(tmp_path: Path) -> None:
     found = answer(index, "hey, what does the lab actually do")
     assert found.passages[0].line_start == 1
     assert "hey" not in found.missing
+
+
+def test_filler_inside_code_or_naming_code_is_kept(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Date.now() returns the number of milliseconds since the epoch.",
+        "Ok wraps the success value of a Result.",
+    )
+    assert "now" in index.terms("what does Date.now() return").tokens
+    assert "now" in index.terms("what does Instant::now give").tokens
+    assert "ok" in index.terms("what does ok wrap in a result").tokens
+    assert "now" not in index.terms("who runs the lab now").tokens

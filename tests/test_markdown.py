@@ -479,6 +479,8 @@ PARAMETERS = """\
   * `backlog` {number} Length of the queue
     of pending connections.
   * `exclusive` {boolean} **Default:** `false`
+
+  The options are read once.
 * `callback` {Function}
 """
 
@@ -489,9 +491,10 @@ def test_a_nested_list_item_is_a_line_of_its_own(tmp_path: Path) -> None:
         "• `options` {Object} Supports the following properties:\n"
         "◦ `backlog` {number} Length of the queue of pending connections.\n"
         "◦ `exclusive` {boolean} Default: `false`\n"
+        "The options are read once.\n"  # the item goes on after its nested list
         "• `callback` {Function}"
     )
-    assert (block.line_start, block.line_end) == (5, 9)
+    assert (block.line_start, block.line_end) == (5, 11)
     # Each option is a sentence of its own: the default quoted is the one asked about.
     (tmp_path / "server.md").write_text(PARAMETERS, encoding="utf-8")
     found = answer(Index.build_folder(tmp_path, RankingConfig()), "exclusive default")

@@ -155,3 +155,33 @@ def test_a_code_name_the_page_never_writes_is_unmatched(tmp_path: Path) -> None:
     # File names, hosts and abbreviations with dots are no code names.
     for asked in ("where is package.json read", "does Node.js read it", "e.g. the path"):
         assert unmatched_compounds(index, asked, 0) == [], asked
+
+
+def test_a_code_name_is_about_its_member_and_runs_on_or_files_are_none(tmp_path: Path) -> None:
+    (tmp_path / "result.md").write_text(
+        "# Result\n\nAn instance of `Result` has an `expect` method that panics with a "
+        "message.\n\nThe `queue config` section tunes the queue. Move the value first.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    # The page writes the member without its type, or spaced: it is about it.
+    for asked in ("what does Result::expect do", "how do I set remote_write.queue_config"):
+        assert unmatched_compounds(index, asked, 0) == [], asked
+    assert unmatched_compounds(index, "what does Result::unwrap_or do", 0) == [
+        "Result::unwrap_or"
+    ]
+    # Two words run together over a full stop, a key file and a host are no code names.
+    for asked in ("I moved the value.Why can't I use it", "where does server.crt go",
+                  "can I scrape api.internal.corp"):
+        assert unmatched_compounds(index, asked, 0) == [], asked
+
+
+def test_a_code_name_typed_with_a_slip_is_read_as_corrected(tmp_path: Path) -> None:
+    (tmp_path / "fs.md").write_text(
+        "# File system\n\nThe `fs.readFile()` method reads a whole file and returns its "
+        "contents.\n\nThe `fs.open()` method opens a file descriptor.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    found = answer(index, "what does fs.raedFile() return")
+    assert found.answered and "readFile" in found.passages[0].quote

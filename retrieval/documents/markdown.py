@@ -420,24 +420,27 @@ def _list_items(tokens: list[Token], lo: int, hi: int) -> list[_Item]:
             all_link = True
             in_title = False
             subitem = False  # a nested list's item opened, its text not yet read
+            after_list = False  # a nested list closed: what follows starts a line
             for inner in tokens[i + 1 : end]:
                 if inner.type.startswith("admonition_title"):
                     in_title = inner.nesting == 1
                 elif inner.type == "list_item_open":
                     subitem = True
+                elif inner.type in ("bullet_list_close", "ordered_list_close"):
+                    after_list = True
                 elif inner.type == "inline" and inner.map is not None and not in_title:
                     rendered = _Inline(inner, inner.map[0] + 1)
                     all_link = all_link and rendered.all_link
                     if rendered.text:  # tidied: joined by one space, the text stays tidy
                         # A nested item's line starts at its mark, where a window may start.
                         mark = SUBITEM_MARK if subitem and texts else ""
-                        subitem = False
+                        joint = ("\n" if mark or after_list else " ") if texts else ""
+                        subitem = after_list = False
                         start = size + 1 if texts else 0
                         marks.extend(
                             (start + (len(mark) + o if o else 0), ln)
                             for o, ln in rendered.marks if start + o
                         )
-                        joint = ("\n" if mark else " ") if texts else ""
                         texts.append(joint + mark + rendered.text)
                         size = start + len(mark) + len(rendered.text)
                 elif inner.type in ("fence", "code_block") and not _is_diagram(inner):
