@@ -231,9 +231,17 @@ _LABEL_NUMBER = re.compile(
 )
 
 
+_LABEL_WORD = re.compile(r"\b(?:List|Fig|Tabl|Chapt|Sect|Append|Exam|Exerc|Page|Equat)")
+
+
+@lru_cache(maxsize=4096)  # the top passages recur across questions, as in _sentence_positions
 def without_labels(text: str) -> str:
-    """The text with the numbers that label parts of a document blanked out."""
-    return _LABEL_NUMBER.sub(" ", text) if any(c.isdigit() for c in text) else text
+    """The text with the numbers that label parts of a document blanked out, each by as
+    many spaces, so offsets into the text still hold (most texts name no part: one quick
+    search says so)."""
+    if not _LABEL_WORD.search(text):
+        return text
+    return _LABEL_NUMBER.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -> bool:
@@ -249,9 +257,10 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
 _WORD = re.compile(r"[\w'’]+")
 
 
-def said_words(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def said_words(text: str) -> frozenset[str]:
     """A text's words, case-folded, without punctuation or a possessive "'s"."""
-    return {w.removesuffix("'s") for w in _WORD.findall(fold(text))}
+    return frozenset(w.removesuffix("'s") for w in _WORD.findall(fold(text)))
 
 
 # A question that opens "who is/was …" or "who founded/wrote/leads …" asks for a person or
@@ -463,15 +472,16 @@ def _score_sentences(
     best = (0, len(text))
     best_score = -1.0
     asked = said_words(question)
-    asked_as_typed = set(fold(question).split())
-    counted = _counted(question) if _COUNT in expected else []
+    asked_as_typed = frozenset(fold(question).split())
+    counted = _counted(question) if _COUNT in expected else ()
+    plain_text = without_labels(text) if expected else text
     for start, end in split_sentences(text):
         sentence = text[start:end]
         score = _share(weights, terms.present(_sentence_positions(sentence)), total)
         if pairs and cfg.proximity_weight:
             near = proximity(sentence, pairs, cfg.proximity_window)
             score += cfg.proximity_weight * near / total
-        plain = without_labels(sentence) if expected else sentence
+        plain = plain_text[start:end]
         for pattern in expected:
             # The answer is something the question does not already say: a place or a
             # name in other words than its own, small words aside ("in Scale" is no place
@@ -505,19 +515,20 @@ COUNTED_WORDS = 3
 _HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s*)+)", re.I)
 
 
-def _counted(question: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def _counted(question: str) -> tuple[str, ...]:
     """The index tokens of what "how many …" counts: its next words, up to COUNTED_WORDS,
     before the question goes on in small words or "per" ("how many library crates can a
     package hold": library, crates; "how many labels per metric": labels)."""
     found = _HOW_MANY.search(question)
     if found is None:
-        return []
+        return ()
     head: list[str] = []
     for word in found.group(1).split()[:COUNTED_WORDS]:
         if word.casefold() in STOPWORDS or word.casefold() == "per":
             break
         head.append(word)
-    return tokenize(" ".join(head))
+    return tuple(tokenize(" ".join(head)))
 
 
 def _quote(text: str, sentence: tuple[int, int], terms: set[str]) -> tuple[str, int, int]:
