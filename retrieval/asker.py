@@ -109,6 +109,8 @@ CHAT_FILLER = frozenset(
 # A word in small letters that is not part of a code name (no dot, colons, `$`, underscore,
 # bracket or backtick against it).
 _PLAIN_WORD = re.compile(r"(?<![\w.:$`'’])[a-z]+(?![\w(`$]|[.:]\w)")
+# "What kind of customers": the kind is the asker's framing, the customers the topic.
+_KIND_OF = re.compile(r"\b(kinds?|sorts?)\s+of\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -203,7 +205,9 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     # Words the asker capitalises after the first ("remote caching in Bazel"): names, even
     # when one letter from an English word ("babel").
     named = {m.group(0).casefold() for m in _NAMED.finditer(question)}
-    filler = CHAT_FILLER.intersection(_PLAIN_WORD.findall(question))
+    filler = CHAT_FILLER.intersection(_PLAIN_WORD.findall(question)) | {
+        m.group(1).casefold() for m in _KIND_OF.finditer(question)
+    }
     out: list[str] = []
     missing: list[str] = []
     corrections: dict[str, str] = {}

@@ -227,3 +227,6 @@ def test_filler_inside_code_or_naming_code_is_kept(tmp_path: Path) -> None:
     assert "now" in index.terms("what does Instant::now give").tokens
     assert "ok" in index.terms("what does ok wrap in a result").tokens
     assert "now" not in index.terms("who runs the lab now").tokens
+    # "What kind of …" frames the question; "kind" alone may be the topic.
+    assert "kind" not in index.terms("what kinds of results does ok wrap").tokens
+    assert "kind" in index.terms("which error kind is returned").tokens
