@@ -229,8 +229,7 @@ _LABEL_NUMBER = re.compile(
     r"\b(?:Listings?|Figures?|Fig\.|Tables?|Chapters?|Sections?|Appendix|Appendices|Examples?|"
     r"Exercises?|Pages?|Equations?)\s+[A-Z]?\d[\d.-]*(?:\s*(?:and|or|to|-|–)\s*[A-Z]?\d[\d.-]*)?"
 )
-
-
+# The start of every word _LABEL_NUMBER knows: a text without one labels nothing.
 _LABEL_WORD = re.compile(r"\b(?:List|Fig|Tabl|Chapt|Sect|Append|Exam|Exerc|Page|Equat)")
 
 
@@ -287,8 +286,10 @@ def names_anyone_new(question: str, text: str) -> bool:
     asked = said_words(question)
     for found in _CAPITALISED_RUN.finditer(text):
         words = said_words(found.group(0))
-        before = text[: found.start()].rstrip()
-        if len(words) == 1 and (not before or before[-1] in _SENTENCE_OPENERS):
+        at = found.start() - 1
+        while at >= 0 and text[at].isspace():
+            at -= 1
+        if len(words) == 1 and (at < 0 or text[at] in _SENTENCE_OPENERS):
             continue  # "However", "The": a sentence's first word
         if not words - {"of", "the"} <= asked:
             return True
