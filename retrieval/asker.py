@@ -110,7 +110,7 @@ CHAT_FILLER = frozenset(
 # bracket or backtick against it).
 _PLAIN_WORD = re.compile(r"(?<![\w.:$`'’])[a-z]+(?![\w(`$]|[.:]\w)")
 # "What kind of customers": the kind is the asker's framing, the customers the topic.
-_KIND_OF = re.compile(r"\b(kinds?|sorts?)\s+of\b", re.I)
+_KIND_OF = re.compile(r"\b(?:kinds?|sorts?)(?=\s+of\b)", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -206,7 +206,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     # when one letter from an English word ("babel").
     named = {m.group(0).casefold() for m in _NAMED.finditer(question)}
     filler = CHAT_FILLER.intersection(_PLAIN_WORD.findall(question)) | {
-        m.group(1).casefold() for m in _KIND_OF.finditer(question)
+        m.group(0).casefold() for m in _KIND_OF.finditer(question)
     }
     out: list[str] = []
     missing: list[str] = []
