@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize
+from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize, words
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 from retrieval.specific import unmatched, unmatched_compounds
@@ -253,13 +253,11 @@ def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -
     )
 
 
-_WORD = re.compile(r"[\w'’]+")
-
-
 @lru_cache(maxsize=4096)
 def said_words(text: str) -> frozenset[str]:
-    """A text's words, case-folded, without punctuation or a possessive "'s"."""
-    return frozenset(w.removesuffix("'s") for w in _WORD.findall(fold(text)))
+    """A text's words as `retrieval.analyze.words` reads them (case-folded, no punctuation,
+    no possessive "'s"), as a set."""
+    return frozenset(words(text))
 
 
 # A question that opens "who is/was …" or "who founded/wrote/leads …" asks for a person or
@@ -285,13 +283,13 @@ def names_anyone_new(question: str, text: str) -> bool:
     """Whether a text names someone or something, in capitals, that the question does not."""
     asked = said_words(question)
     for found in _CAPITALISED_RUN.finditer(text):
-        words = said_words(found.group(0))
+        named = said_words(found.group(0))
         at = found.start() - 1
         while at >= 0 and text[at].isspace():
             at -= 1
-        if len(words) == 1 and (at < 0 or text[at] in _SENTENCE_OPENERS):
+        if len(named) == 1 and (at < 0 or text[at] in _SENTENCE_OPENERS):
             continue  # "However", "The": a sentence's first word
-        if not words - {"of", "the"} <= asked:
+        if not named - {"of", "the"} <= asked:
             return True
     return False
 
