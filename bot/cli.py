@@ -94,6 +94,8 @@ def print_answer(a: Answer) -> None:
         out.print(Text(a.message or "No answer.", style="bold yellow"))
         if a.passages:
             out.print(Text("Closest passages (not an answer):", style="dim"))
+    elif a.message:  # answered around a word the documents lack
+        out.print(Text(a.message, style="yellow"))
     for n, p in enumerate(a.passages, 1):
         if p.heading:
             out.print(Text(f"    § {p.heading}", style="dim"))

@@ -215,6 +215,8 @@ def _layout(a: Answer, budgets: list[int], headings: bool = True, start: int = 1
         lines.append(_defuse(a.message or "I couldn't find that in the documents."))
         if a.passages:
             lines.append("Closest passages (not an answer):")
+    elif a.message:  # answered around a word the documents lack: say which
+        lines.append(_defuse(a.message))
     for n, (p, budget) in enumerate(zip(a.passages, budgets, strict=True), start):
         head = section(p.heading) if headings else ""
         if head:

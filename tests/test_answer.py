@@ -324,6 +324,9 @@ def test_the_default_asked_for_and_not_stated_is_not_answered(tmp_path: Path) ->
     assert unstated.passages[0].text.startswith("Max shards")
     stated = answer(index, "what is the default capacity of a shard")
     assert stated.answered and "2500" in stated.passages[0].marked
+    # The value may come first: "`OFF` is the default value".
+    assert DEFAULT_STATED.search("If no value is given, `OFF` is the default value.")
+    assert not DEFAULT_STATED.search("This is the default value of the option.")
 
 
 def test_questions_that_ask_no_figure_are_not_held_to_one(tmp_path: Path) -> None:

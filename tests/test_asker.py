@@ -102,6 +102,29 @@ def test_documents_dont_mention_a_word_they_lack(index: Index) -> None:
     assert a.passages
 
 
+def test_a_missing_word_in_passing_does_not_rule_out_the_answer(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Opening many files at once in parallel can fail with too many open files errors "
+        "when the file descriptor limit of the process is low; raise the limit to fix it.",
+        "Reading a file streams its bytes from the disk.",
+    )
+    long = ("getting too many open files errors on my macbook when i read a bunch of "
+            "files in parallel, how do i fix it")
+    a = answer(index, long)
+    assert a.answered and a.missing == ["macbook"]
+    assert "descriptor limit" in a.passages[0].text
+    assert a.message == "The documents don't mention **macbook**; the passages answer the rest."
+    assert a.to_json()["message"] == a.message and "reason" not in a.to_json()
+    # The same word capitalised names what is asked about; in a short question it is the topic.
+    for question in (long.replace("macbook", "MacBook"), "fix open files errors on macbook"):
+        named = answer(index, question)
+        assert not named.answered and named.reason == "not_mentioned", question
+    # Two words the documents lack are no passing detail.
+    two = answer(index, long.replace("in parallel", "in parallel with zigbee"))
+    assert not two.answered and two.reason == "not_mentioned"
+
+
 def test_understand_needs_no_index() -> None:
     vocab = {"receiv": 0, "messag": 1}
     got = understand("recievers and messages", vocab, lambda t: 5)

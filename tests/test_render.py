@@ -43,6 +43,23 @@ def test_not_found_is_said_and_closest_passages_are_labelled() -> None:
         assert "Closest passages (not an answer):" in text
 
 
+def test_an_answer_around_a_word_the_documents_lack_names_it_first(tmp_path: Path) -> None:
+    (tmp_path / "limits.txt").write_text(
+        "Opening many files at once in parallel can fail with too many open files errors "
+        "when the file descriptor limit of the process is low; raise the limit to fix it.\n",
+        encoding="utf-8",
+    )
+    a = answer(
+        Index.from_folder(tmp_path),
+        "getting too many open files errors on my macbook when i read a bunch of files in "
+        "parallel, how do i fix it",
+    )
+    lines = render_answer(a).splitlines()
+    assert a.answered
+    assert lines[0] == "The documents don't mention **macbook**; the passages answer the rest."
+    assert lines[1].startswith("> ") and "not an answer" not in "\n".join(lines)
+
+
 def test_sources_differ_note_cites_both_sides() -> None:
     text = render_answer(answer(seeds_index(), "How much did Meta invest in Scale AI?"))
     note = next(line for line in text.splitlines() if "sources differ" in line)
