@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 # code). Format 4: integer impacts beside the float contributions (format 3: the passage
 # table and a CRC-32 of every file).
 FORMAT_VERSION = 6
+# 15: a page opening with a heading is named by it, not by its file.
 # 14: a paragraph after a nested list starts a line of its own in its item.
 # 13: a nested list's items are lines of their own in their item's text.
 # 7: a Markdown lead-in followed by another one (code between them) kept.
@@ -60,7 +61,7 @@ FORMAT_VERSION = 6
 # 5: a Markdown lead-in with nothing under it kept; MDX and ::: containers.
 # 4: links out of the folder and binary files skipped, unprintable file names made safe.
 # 3: Markdown read by its structure, passages capped in size.
-CHUNKER_VERSION = 14
+CHUNKER_VERSION = 15
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
 _READ_SIZE = 1 << 23
 _META_CHECKSUM = "meta_checksum"

@@ -402,6 +402,12 @@ def test_a_page_without_a_title_is_named_by_its_file() -> None:
     assert [b.section for b in found] == ["remote write", "remote write › Tuning"]
     titled = read_markdown("# Remote Write\n\nIntro text.\n", page="remote write")
     assert [b.section for b in titled] == ["Remote Write"]
+    # A page opening with a lower heading names itself by it, not by its file.
+    opens = read_markdown("## Validating References\n\nText.\n\n### Elision\n\nMore.\n",
+                          page="ch10 03 lifetime syntax")
+    assert [b.section for b in opens] == [
+        "Validating References", "Validating References › Elision"
+    ]
 
 
 def test_a_paragraph_introducing_a_quote_leads_it() -> None:

@@ -296,6 +296,10 @@ class _Reader:
         if not text:
             return
         self.flush_lead()  # a lead-in with nothing under it in its section stands alone
+        if not self.pieces and not self.headings:
+            # A page that opens with a heading names itself, whatever its level: the file's
+            # name ("ch10-03-lifetime-syntax") is only for a page that opens with prose.
+            self.page = ""
         self.headings = [(lv, name) for lv, name in self.headings if lv < level]
         self.headings.append((level, text))
         self.pending_code = []
