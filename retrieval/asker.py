@@ -48,6 +48,12 @@ MAX_FAR_SCANS = 3
 # (slips rarely hit the first letter, and it keeps the scan to about a thousand words).
 SHARED_PREFIX = 1
 
+# The words that ask: a slip on one ("whure is it based") is read as it, so that the question
+# still asks where (see `_question_word`).
+QUESTION_WORDS = frozenset("what which where when who whom whose why how".split())
+# A word shorter than this is no slip on a question word ("wh").
+MIN_QUESTION_WORD_LETTERS = 3
+
 # A generic table of abbreviations and what they stand for, matched both ways: used only when
 # the question's form is missing from the corpus and the other form is there. No entry may
 # fit one corpus only. Each abbreviation is one word that the analyzer keeps whole: "q1",
@@ -186,10 +192,16 @@ def _known_phrase(text: str, known: Callable[[str], bool]) -> list[str] | None:
     return toks if toks and all(map(known, toks)) else None
 
 
-def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]) -> Understood:
+def understand(
+    question: str,
+    vocab: Mapping[str, int],
+    df: Callable[[int], int],
+    together: Callable[[str, list[str]], int] | None = None,
+) -> Understood:
     """The question's tokens with abbreviations and typos read as the corpus writes them.
     `vocab`: the index's terms; `df`: a term id's passage count (to prefer the common
-    reading of a typo)."""
+    reading of a typo); `together`: how many passages hold a term and one of some others
+    (to prefer, of several readings, the one the question's other words go with)."""
 
     def known(token: str) -> bool:
         # A word only in a heading or in code ("randomUUID") is in the documents too.
@@ -214,13 +226,19 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
     common = common_words()
     lacking = False  # whether any question word is missing from the corpus as typed
     far_scans = 0
-    for word, token in zip(raw, tokens_of, strict=True):
+    # The question's words the corpus has: what a typo's reading should go with.
+    context = [t for t in dict.fromkeys(tokens_of) if t != DROPPED and known(t)]
+    for position, (word, token) in enumerate(zip(raw, tokens_of, strict=True)):
         if token == DROPPED or word in filler:  # a stopword ("it"), or chat's filler
             continue
         if known(token):
             out.append(token)
             continue
         lacking = True
+        asking = _question_word(word, position == 0, common)
+        if asking is not None:  # "whure is scale based": it asks where
+            corrections[word] = asking
+            continue
         parts = camel.get(word, "")
         inside = tokenize(parts) if parts else []
         if inside and all(map(known, inside)):  # "maxListeners": max, listeners
@@ -236,7 +254,7 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
             out.extend(found)
             corrections[word] = expansion
             continue
-        fixed = _fix_typo(word, vocab, df, common)
+        fixed = _fix_typo(word, vocab, df, common, _going_with(together, context))
         if fixed is None and far_scans < MAX_FAR_SCANS:  # each costs a scan of the list
             far_scans += 1
             fixed = _fix_far_typo(word, vocab, common)
@@ -264,6 +282,24 @@ def understand(question: str, vocab: Mapping[str, int], df: Callable[[int], int]
                 out = [t for t in out if t not in toks] + abbr
                 corrections[expansion] = abbreviation
     return Understood(out, missing, corrections)
+
+
+def _going_with(
+    together: Callable[[str, list[str]], int] | None, context: list[str]
+) -> Callable[[str], int] | None:
+    if together is None or not context:
+        return None
+    return lambda token: together(token, [t for t in context if t != token])
+
+
+def _question_word(word: str, first: bool, common: frozenset[str]) -> str | None:
+    """The question word a slip was meant as ("whure" where, "wich" which): the one word of
+    QUESTION_WORDS one slip away that keeps its first and last letters. An English word
+    ("whee") is read so only where a question word stands, opening the question."""
+    if len(word) < MIN_QUESTION_WORD_LETTERS or (word in common and not first):
+        return None
+    meant = [w for w in _edits(word) & QUESTION_WORDS if _same_ends(word, w)]
+    return meant[0] if len(meant) == 1 else None
 
 
 def _slips_on_stopword(word: str, common: frozenset[str]) -> bool:
@@ -356,14 +392,20 @@ def _fix_far_typo(
 
 
 def _fix_typo(
-    word: str, vocab: Mapping[str, int], df: Callable[[int], int], common: frozenset[str]
+    word: str,
+    vocab: Mapping[str, int],
+    df: Callable[[int], int],
+    common: frozenset[str],
+    going: Callable[[str], int] | None = None,
 ) -> tuple[str, str] | None:
     """The corpus word one edit away from an uncommon word the corpus lacks, as (word,
-    token); the most frequent in the corpus when several are."""
+    token). When several are: the one most passages hold beside the question's other words
+    (`going`: "what was wang stuying" is studying, not staying), then an English word, then
+    the most frequent in the corpus."""
     if len(word) < MIN_TYPO_LETTERS or not word.isalpha() or word in common:
         return None
     candidates = sorted(e for e in _edits(word) if e in common or len(e) >= MIN_TYPO_LETTERS)
-    best: tuple[tuple[bool, int], str, str] | None = None
+    readings: list[tuple[tuple[bool, int], str, str]] = []
     rare: dict[str, str] = {}  # readings that are no English word and are rare in the corpus
     for edit, token in zip(candidates, index_tokens(candidates), strict=True):
         t = vocab.get(token)
@@ -376,9 +418,11 @@ def _fix_typo(
             if len(edit) > len(rare.get(token, "")):  # the fuller form: "droege", not "droeg"
                 rare[token] = edit
             continue
-        score = (edit in common, count)
-        if best is None or score > best[0]:
-            best = (score, edit, token)
+        readings.append(((edit in common, count), edit, token))
+    best = max(readings, default=None, key=lambda r: r[0])
+    if going is not None and len({token for _, _, token in readings}) > 1:
+        beside = {token: going(token) for _, _, token in readings}
+        best = max(readings, key=lambda r: (beside[r[2]], r[0]))
     if best is None and len(rare) == 1 and len(word) >= RARE_READING_LETTERS:
         # The only reading, of a longer word: a name the asker slipped on ("droee" for
         # "Droege", "combniator" for "Combinator") rather than something else.

@@ -54,6 +54,11 @@ Progress = Callable[[int, int], None]
 _CAPITALS = re.compile(r"\b[A-Z]{2,6}(?=s?\b)")
 # Postings per slice when computing contributions: bounds the float64 temporaries.
 WEIGHT_CHUNK = 1 << 20
+# A word held by more than this share of the passages is the corpus's topic ("prometheus" in
+# its docs): that a typo's reading goes with it says nothing. In a small corpus, where any
+# word is in a tenth of the passages, a word must be in at least TOPIC_MIN_PASSAGES.
+TOPIC_SHARE = 0.1
+TOPIC_MIN_PASSAGES = 20
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,8 @@ class Index:
     def terms(self, question: str) -> QueryTerms:
         indptr = self.postings.indptr
         understood = understand(
-            question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t])
+            question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t]),
+            self.held_together,
         )
         tokens = understood.tokens + [
             op
@@ -440,6 +446,19 @@ class Index:
         p = self.postings
         t = p.vocab.get(term)
         return p.docs[p.indptr[t] : p.indptr[t + 1]] if t is not None else p.docs[:0]
+
+    def held_together(self, token: str, others: Sequence[str]) -> int:
+        """The most of `others` that one passage holding a token holds too, the corpus's
+        topic words aside (see TOPIC_SHARE). Costs the tokens' passage counts."""
+        most = max(TOPIC_SHARE * self.postings.n_docs, TOPIC_MIN_PASSAGES)
+        holders = self._holders(token)
+        beside = [h for h in map(self._holders, dict.fromkeys(others)) if 0 < len(h) <= most]
+        if not beside or not len(holders):
+            return 0
+        held = np.zeros(len(holders), dtype=np.int32)
+        for h in beside:
+            held += np.isin(holders, h, assume_unique=True)
+        return int(held.max())
 
     def holder_count(self, token: str) -> int:
         """How many passages' text holds a token."""

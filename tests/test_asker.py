@@ -192,6 +192,38 @@ def test_a_slip_on_a_stopword_is_dropped(index: Index) -> None:
     assert index.terms("whch channel sender").tokens == index.terms("which channel sender").tokens
 
 
+def test_a_slip_on_a_question_word_still_asks_it(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Scale AI is based in San Francisco, where its offices are.",
+        "Scale AI was based on data labelling work for many years.",
+    )
+    right = answer(index, "where is scale ai based")
+    assert "in San Francisco" in right.passages[0].marked
+    for typed in ("whure is scale ai based", "whee is scale ai based", "wehre is scale ai based"):
+        a = answer(index, typed)
+        assert a.passages[0] == right.passages[0], typed
+        assert index.terms(typed).corrections == {typed.split()[0]: "where"}, typed
+    # An English word read as a question word only where one stands, opening the question.
+    assert index.terms("is scale ai whee based").corrections == {}
+
+
+def test_of_several_readings_of_a_typo_the_one_its_question_goes_with_wins(
+    tmp_path: Path,
+) -> None:
+    index = build(
+        tmp_path,
+        "The gateway keeps old series until you clean them up by hand.",
+        *[f"Note {n}: the mean of the samples is what the summary means." for n in range(6)],
+    )
+    # "cean" is one edit from "clean" and from "mean"; "mean" is the more frequent, but only
+    # "clean" is in a passage with the question's other words.
+    terms = index.terms("does the gateway ever cean up old series")
+    assert terms.corrections == {"cean": "clean"}
+    alone = index.terms("cean")  # no other word to go with: the more frequent reading
+    assert alone.corrections == {"cean": "mean"}
+
+
 def test_a_word_only_in_headings_or_code_is_not_missing(tmp_path: Path) -> None:
     (tmp_path / "crypto.md").write_text(
         "# Crypto\n\n## `crypto.randomUUID()`\n\nGenerates a random version 4 identifier.\n\n"
