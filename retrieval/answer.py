@@ -184,12 +184,14 @@ _COUNT = re.compile(
     re.I,
 )
 
-# A question asking for a figure: a count, an amount, a price, a date or a version. Its
+# A question asking for a figure: a count, an amount, a price, a date, a version or the most
+# or least of something ("the maximum length of a name"). Its
 # answer states one; a passage stating none but the question's own does not answer it.
 # ("cost" and "worth" are left out: docs speak of the cost of a call, and "is it worth …"
 # asks for advice.)
 _FIGURE_ASKED = re.compile(
     r"\bhow (?:much|many)\b|\bwhat percentage\b|\b(?:price|valuation|revenue|salary)\b"
+    r"|\b(?:maximum|minimum|max|min)\s+(?:[\w-]+\s+)?(?:number|size|length|count|amount)\b"
     r"|\b(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did|the|a|an)\b)\w+\s+){0,2}"
     r"(?:version|release)\b",
     re.I,

@@ -300,6 +300,9 @@ def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> No
     priced = answer(index, "how much does the team plan cost per member")
     assert not priced.answered and priced.reason == "no_figure"
     assert "figure" in priced.message and priced.passages  # the closest ones still shown
+    # The most or least of something is a figure too.
+    most = answer(index, "what is the maximum number of members of the team plan")
+    assert not most.answered and most.reason == "no_figure"
     launched = answer(index, "when was the team plan launched")
     assert launched.answered and "2021" in launched.passages[0].marked
     # A figure the question already says is not an answer to it.
