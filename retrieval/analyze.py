@@ -164,7 +164,12 @@ def index_tokens(raw: list[str]) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """The index tokens of a text: words without stopwords, stemmed."""
-    return list(filter(DROPPED.__ne__, _tokens_of(words(text))))
+    return tokens_of_words(words(text))
+
+
+def tokens_of_words(found: list[str]) -> list[str]:
+    """`tokenize` of a text whose `words` are `found`."""
+    return list(filter(DROPPED.__ne__, _tokens_of(found)))
 
 
 # An operator written as inline code ("`^`", "`?`", "`+=`"): in documentation it is the name

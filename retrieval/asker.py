@@ -197,11 +197,13 @@ def understand(
     vocab: Mapping[str, int],
     df: Callable[[int], int],
     together: Callable[[str, list[str]], int] | None = None,
+    near: Callable[[str], list[str]] | None = None,
 ) -> Understood:
     """The question's tokens with abbreviations and typos read as the corpus writes them.
     `vocab`: the index's terms; `df`: a term id's passage count (to prefer the common
     reading of a typo); `together`: how many passages hold a term and one of some others
-    (to prefer, of several readings, the one the question's other words go with)."""
+    (to prefer, of several readings, the one the question's other words go with); `near`:
+    the corpus's words two edits from a long word (`retrieval.spelling`)."""
 
     def known(token: str) -> bool:
         # A word only in a heading or in code ("randomUUID") is in the documents too.
@@ -254,10 +256,11 @@ def understand(
             out.extend(found)
             corrections[word] = expansion
             continue
-        fixed = _fix_typo(word, vocab, df, common, _going_with(together, context))
+        going = _going_with(together, context)
+        fixed = _fix_typo(word, vocab, df, common, going)
         if fixed is None and far_scans < MAX_FAR_SCANS:  # each costs a scan of the list
             far_scans += 1
-            fixed = _fix_far_typo(word, vocab, common)
+            fixed = _fix_far_typo(word, vocab, common, near, going)
         if fixed is not None:
             out.append(fixed[1])
             corrections[word] = fixed[0]
@@ -373,18 +376,30 @@ def _osa() -> EditDistance:
 
 
 def _fix_far_typo(
-    word: str, vocab: Mapping[str, int], common: frozenset[str]
+    word: str,
+    vocab: Mapping[str, int],
+    common: frozenset[str],
+    near: Callable[[str], list[str]] | None = None,
+    going: Callable[[str], int] | None = None,
 ) -> tuple[str, str] | None:
-    """The one reading of a long uncommon word, two edits from an English word the corpus
-    has ("recieevr" for "receiver"); None when there is none, or several."""
+    """The reading of a long uncommon word two edits from an English word the corpus has
+    ("recieevr" for "receiver") or from a word the corpus writes (`near`: "combunatro" for
+    "combinator"). Of several readings, the one a passage holds with more of the question's
+    other words than any other (`going`); None when there is none, or no such one."""
     if word in common or not word.isalpha() or any(e in common for e in _edits(word)):
         return None  # one slip on an English word the corpus lacks, not two on another
-    found = _far_neighbours(word)
+    found = list(_far_neighbours(word))
+    if near is not None:
+        found.extend(w for w in near(word) if w not in found)
     readings = {
         token: w
-        for w, token in zip(found, index_tokens(list(found)), strict=True)
+        for w, token in zip(found, index_tokens(found), strict=True)
         if token != DROPPED and token in vocab
     }
+    if len(readings) > 1 and going is not None:
+        beside = sorted(((going(t), t) for t in readings), reverse=True)
+        if beside[0][0] > beside[1][0]:
+            readings = {beside[0][1]: readings[beside[0][1]]}
     if len(readings) != 1:
         return None
     token, w = readings.popitem()

@@ -37,7 +37,9 @@ from retrieval.analyze import (
     code_extras,
     index_tokens,
     tokenize,
+    tokens_of_words,
     word_codes,
+    words,
 )
 from retrieval.corpus import (
     Block,
@@ -56,6 +58,7 @@ from retrieval.corpus import (
 from retrieval.engines import Postings
 from retrieval.fields import field_tokens, term_fields
 from retrieval.passages import PassageTable, TableWriter
+from retrieval.spelling import kept_spellings, long_words
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,8 @@ class DocCounts:
     tf: array[int] = field(default_factory=lambda: array("i"))
     pairs: array[int] = field(default_factory=lambda: array("i"))
     lengths: array[int] = field(default_factory=lambda: array("i"))
+    # The distinct long words as written (`retrieval.spelling`), for reading typos.
+    spellings: set[str] = field(default_factory=set)
     _ids: dict[str, int] = field(default_factory=dict)
 
     def term_id(self, term: str) -> int:
@@ -153,6 +158,7 @@ class DocCounts:
             return
         # Distinct words in order of first appearance; a table takes each word to its term.
         codes, distinct = word_codes(texts, folded)
+        self.spellings.update(long_words(distinct))
         tokens = index_tokens(distinct)
         known = {DROPPED: -1, **self._ids}
         found = list(map(known.get, tokens))
@@ -344,7 +350,9 @@ def _analyze_files(job: tuple[str, list[str]], by_content: bool) -> FileBatch:
             if fielded:
                 sections[len(keys) - 1] = block.section
                 body = index_body(block.text)
-                body_tokens = tokenize(body) + code_extras(body)
+                written = words(body)
+                counts.spellings.update(long_words(written))
+                body_tokens = tokens_of_words(written) + code_extras(body)
                 counts.add(
                     body_tokens + field_tokens(block.section, block.code), len(body_tokens)
                 )
@@ -525,6 +533,8 @@ class FolderBuild:
     warnings: list[str]
     # What was read of each listed file (`_read_file`), by the name it is cited by.
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # The corpus's long words as written (`retrieval.spelling`), sorted.
+    spellings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -629,9 +639,11 @@ def build_folder(
     fingerprints: dict[str, str] = {}
     dropped = 0
     done = 0
+    spellings: set[str] = set()
     with _no_cycle_collection():
         for batch in _results(jobs, workers, total <= CONTENT_HASH_LIMIT):
             dropped += _merge(batch, builder, writer, seen, counts)
+            spellings.update(batch.counts.spellings)
             warnings.extend(batch.warnings)
             fingerprints.update((scanned.name, scanned.fingerprint) for scanned in batch.files)
             done += len(batch.files)
@@ -647,7 +659,15 @@ def build_folder(
     del seen
     postings = builder.finish()
     release_free_memory()
-    return FolderBuild(table, postings, counts, dropped, warnings, fingerprints)
+
+    def frequency(found: list[str]) -> list[int]:
+        ids = [postings.vocab.get(t, -1) for t in index_tokens(found)]
+        return [int(postings.indptr[t + 1] - postings.indptr[t]) if t >= 0 else 0 for t in ids]
+
+    return FolderBuild(
+        table, postings, counts, dropped, warnings, fingerprints,
+        kept_spellings(spellings, frequency),
+    )
 
 
 def _merge(

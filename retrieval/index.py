@@ -39,6 +39,7 @@ from retrieval.fields import PREFIXES
 from retrieval.impacts import Impacts
 from retrieval.passages import PassageTable
 from retrieval.specific import NAME_SAMPLE_PASSAGES, capitalised_in
+from retrieval.spelling import Spellings
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ class Index:
         weights: FloatArray | None = None,
         stats: BuildStats | None = None,
         impacts: Impacts | None = None,
+        spellings: Sequence[str] = (),
     ) -> None:
         self.passages = (
             passages if isinstance(passages, PassageTable) else PassageTable.from_passages(passages)
@@ -204,6 +206,7 @@ class Index:
         self._terms_cache: dict[int, frozenset[str]] = {}
         self._definitions: dict[str, str | None] = {}
         self._names: dict[str, bool] = {}
+        self.spellings = Spellings(spellings)
 
     @classmethod
     def build_folder(
@@ -230,7 +233,7 @@ class Index:
             vocabulary=len(built.postings.vocab),
             warnings=built.warnings,
         )
-        index = cls(built.table, built.postings, config, stats=stats)
+        index = cls(built.table, built.postings, config, stats=stats, spellings=built.spellings)
         stats.seconds = time.perf_counter() - started
         return index
 
@@ -241,14 +244,15 @@ class Index:
     def with_engine(self, config: RankingConfig) -> Index:
         """The same passages and postings scored by another engine (same variant)."""
         return Index(
-            self.passages, self.postings, config, self.weights, self.stats, self.sparse.impacts
+            self.passages, self.postings, config, self.weights, self.stats, self.sparse.impacts,
+            self.spellings.words,
         )
 
     def terms(self, question: str) -> QueryTerms:
         indptr = self.postings.indptr
         understood = understand(
             question, self.postings.vocab, lambda t: int(indptr[t + 1] - indptr[t]),
-            self.held_together,
+            self.held_together, self.spellings.near,
         )
         tokens = understood.tokens + [
             op

@@ -48,10 +48,11 @@ from retrieval.passages import COLUMNS, FileBlob, PassageTable, check_table
 
 log = logging.getLogger(__name__)
 
-# Format 6: a checksum of meta.json itself. Format 5: field terms (Markdown sections and
+# Format 7: the corpus's long words as written (spellings.json). Format 6: a checksum of
+# meta.json itself. Format 5: field terms (Markdown sections and
 # code). Format 4: integer impacts beside the float contributions (format 3: the passage
 # table and a CRC-32 of every file).
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 # 15: a page opening with a heading is named by it, not by its file.
 # 14: a paragraph after a nested list starts a line of its own in its item.
 # 13: a nested list's items are lines of their own in their item's text.
@@ -75,7 +76,7 @@ _TMP_OWNER = re.compile(r"\.tmp-([0-9a-f]{8})-([0-9]+)-")
 STALE_TMP_SECONDS = 3600
 # At most this many file names in one log line.
 MAX_NAMED = 5
-_OTHER_FILES = ("texts.bin", "vocab.json", "files.json")
+_OTHER_FILES = ("texts.bin", "vocab.json", "files.json", "spellings.json")
 
 
 def _entry_files() -> set[str]:
@@ -201,6 +202,9 @@ def save(index: Index, target: Path, key: str) -> None:
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (tmp / "files.json").write_text(
             json.dumps(index.passages.files, ensure_ascii=False), encoding="utf-8"
+        )
+        (tmp / "spellings.json").write_text(
+            json.dumps(list(index.spellings.words)), encoding="utf-8"
         )
         names = [f"{name}.npy" for name in arrays] + list(_OTHER_FILES)
         meta = {
@@ -347,6 +351,9 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
         # Only a corpus with Markdown has field terms; a plain one skips the scan.
         fielded = any(prefix in vocab_text for prefix in PREFIXES)
         files = json.loads((target / "files.json").read_text(encoding="utf-8"))
+        spellings = json.loads((target / "spellings.json").read_text(encoding="utf-8"))
+        if not isinstance(spellings, list) or not all(isinstance(w, str) for w in spellings):
+            raise StaleIndex("spellings.json is not a list of words")
         if mmap:
             blob: bytes | FileBlob = FileBlob((target / "texts.bin").open("rb"))
         else:
@@ -377,7 +384,7 @@ def load(target: Path, key: str, config: RankingConfig, mmap: bool = True) -> In
     if problem:
         raise StaleIndex(problem)
     table = PassageTable(files, columns, blob)
-    return Index(table, postings, config, arrays["weights"], stats, impacts)
+    return Index(table, postings, config, arrays["weights"], stats, impacts, spellings)
 
 
 def load_or_build(

@@ -81,6 +81,9 @@ def test_round_trip_gives_the_same_results(corpus: Path, cache: Path, expected: 
     assert isinstance(second.index.passages, PassageTable)
     assert second.index.postings.vocab == first.index.postings.vocab
     assert second.index.stats.passages == first.index.stats.passages
+    # The corpus's long words, for reading typos, come back from the cache as built.
+    assert "investment" in first.index.spellings.words
+    assert second.index.spellings.words == first.index.spellings.words
 
 
 def test_save_and_load_directly(tmp_path: Path, expected: Results) -> None:
@@ -216,6 +219,8 @@ DETECTED: list[tuple[str, Corruption]] = [
     ("vocab.json", binary),
     ("files.json", not_json),
     ("files.json", binary),
+    ("spellings.json", not_json),
+    ("spellings.json", binary),
 ]
 
 
@@ -246,7 +251,10 @@ def test_corrupt_cache_is_rebuilt(
 
 @pytest.mark.parametrize(
     "name",
-    ["texts.bin", "vocab.json", "files.json", "weights.npy", "passage_offsets.npy", "meta.json"],
+    [
+        "texts.bin", "vocab.json", "files.json", "spellings.json", "weights.npy",
+        "passage_offsets.npy", "meta.json",
+    ],
 )
 def test_missing_cache_file_is_rebuilt(
     corpus: Path, cache: Path, expected: Results, name: str
