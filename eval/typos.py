@@ -1,12 +1,14 @@
 """How citebot answers when the asker slips: every question of the suite's sets with one
 typing slip injected, against the same questions as written.
 
-    python -m eval.typos [--seed N]
+    python -m eval.typos [--seed N] [--two]
 
 A slip is one dropped or replaced letter inside one word of 5+ letters (never its first or
 last letter), or two neighbouring letters swapped (never the first), drawn with a seeded
 generator, so a run is repeatable and the seed can be
-varied. The table gives hit@1, answer@1, abstain and false abstain, as written -> slipped.
+varied. With --two, two slips go into one word of 8+ letters instead, and only questions
+with such a word are asked. The table gives hit@1, answer@1, abstain and false abstain, as
+written -> slipped.
 """
 
 from __future__ import annotations
@@ -26,18 +28,28 @@ from retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_SLIP_LETTERS = 5
+# Two slips go into a word this long (see `retrieval.spelling`).
+MIN_TWO_SLIP_LETTERS = 8
 # Replacements come from letters that typists hit for one another most.
 NEAR_LETTERS = "aeiourstnl"
 _WORD = re.compile(rf"[A-Za-z]{{{MIN_SLIP_LETTERS},}}")
+_LONG_WORD = re.compile(rf"[A-Za-z]{{{MIN_TWO_SLIP_LETTERS},}}")
 
 
-def slip(text: str, rng: random.Random) -> str:
-    """The text with one slip in one of its longer words (unchanged if it has none)."""
-    found = list(_WORD.finditer(text))
+def slip(text: str, rng: random.Random, slips: int = 1) -> str:
+    """The text with one slip in one of its longer words, or `slips` in one of 8+ letters
+    (unchanged if it has none)."""
+    found = list((_WORD if slips == 1 else _LONG_WORD).finditer(text))
     if not found:
         return text
     m = rng.choice(found)
     word = m.group(0)
+    for _ in range(slips):
+        word = _slip_word(word, rng)
+    return text[: m.start()] + word + text[m.end() :]
+
+
+def _slip_word(word: str, rng: random.Random) -> str:
     at = rng.randrange(1, len(word) - 1)
     kind = rng.randrange(3)
     if kind == 0:
@@ -47,7 +59,7 @@ def slip(text: str, rng: random.Random) -> str:
     else:
         choices = [c for c in NEAR_LETTERS if c != word[at].lower()]
         slipped = word[:at] + rng.choice(choices) + word[at + 1 :]
-    return text[: m.start()] + slipped + text[m.end() :]
+    return slipped
 
 
 def cell(before: float, after: float) -> str:
@@ -57,8 +69,11 @@ def cell(before: float, after: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--two", action="store_true", help="two slips in a word of 8+ letters")
     args = parser.parse_args()
-    table = Table(title=f"as written → one slip per question (seed {args.seed})")
+    slips = 2 if args.two else 1
+    what = "two slips in one long word" if args.two else "one slip"
+    table = Table(title=f"as written → {what} per question (seed {args.seed})")
     for name in ("set", "n", "hit@1", "answer@1", "abstain", "false abstain"):
         table.add_column(name)
     for qs in load_suite(ROOT / "eval" / "suite.json"):
@@ -67,7 +82,11 @@ def main() -> None:
         rng = random.Random(args.seed)
         index = Index.build_folder(qs.corpus, RankingConfig())
         questions = load_questions(qs.questions)
-        slipped: list[Question] = [replace(q, question=slip(q.question, rng)) for q in questions]
+        if args.two:
+            questions = [q for q in questions if _LONG_WORD.search(q.question)]
+        slipped: list[Question] = [
+            replace(q, question=slip(q.question, rng, slips)) for q in questions
+        ]
         _, clean = evaluate(index, questions)
         _, typed = evaluate(index, slipped)
         table.add_row(qs.name, str(len(questions)), *_cells(clean, typed))

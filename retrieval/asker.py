@@ -29,6 +29,7 @@ from retrieval.analyze import (
     words,
 )
 from retrieval.fields import PREFIXES
+from retrieval.spelling import LONG_WORD_LETTERS
 
 # Typos are fixed only in words at least this long: shorter ones have too many neighbours
 # ("asm" is one edit from "ask", "arm", "as").
@@ -270,7 +271,7 @@ def understand(
         out.append(token)
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
-            and (word in named or not _misspells_english(word))
+            and (word in named or not (_misspells_english(word) or _slipped_twice(word, near)))
         ):
             missing.append(word)
     if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite
@@ -303,6 +304,17 @@ def _question_word(word: str, first: bool, common: frozenset[str]) -> str | None
         return None
     meant = [w for w in _edits(word) & QUESTION_WORDS if _same_ends(word, w)]
     return meant[0] if len(meant) == 1 else None
+
+
+def _slipped_twice(word: str, near: Callable[[str], list[str]] | None) -> bool:
+    """Whether a long word is two slips from an English word that keeps its first and last
+    letters ("vaiuatitn", valuation) or from a word of the corpus: a slip, not a topic the
+    documents lack, even when the documents do not have the word meant."""
+    if len(word) < LONG_WORD_LETTERS:
+        return False
+    if any(_same_ends(word, w) for w in _far_neighbours(word)):
+        return True
+    return near is not None and bool(near(word))
 
 
 def _slips_on_stopword(word: str, common: frozenset[str]) -> bool:

@@ -125,6 +125,20 @@ def test_a_missing_word_in_passing_does_not_rule_out_the_answer(tmp_path: Path) 
     assert not two.answered and two.reason == "not_mentioned"
 
 
+def test_a_word_with_two_slips_is_no_missing_topic(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "The company was worth about 29 billion dollars after the deal.",
+        "Other text here.",
+    )
+    # "vaiuatitn" is two slips from "valuation", which the documents lack: a slip, not a
+    # topic, so no "don't mention" reply; "zigbeeflux" is two slips from nothing.
+    assert index.terms("what was the company's vaiuatitn after the deal").missing == []
+    assert index.terms("what was the company's zigbeeflux after the deal").missing == [
+        "zigbeeflux"
+    ]
+
+
 def test_understand_needs_no_index() -> None:
     vocab = {"receiv": 0, "messag": 1}
     got = understand("recievers and messages", vocab, lambda t: 5)
