@@ -269,6 +269,11 @@ def understand(
         if _slips_on_stopword(word, common):
             continue  # "wehre", "whch": a little word slipped on; it would be dropped
         out.append(token)
+        meant = _meant_english(word) if word not in common and word not in named else None
+        if meant is not None:
+            # Searched as typed (the corpus has neither), but the question's forms are read
+            # with it: "what is her slaary" asks for a salary.
+            corrections[word] = meant
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
             and (word in named or not (_misspells_english(word) or _slipped_twice(word, near)))
@@ -303,6 +308,15 @@ def _question_word(word: str, first: bool, common: frozenset[str]) -> str | None
     if len(word) < MIN_QUESTION_WORD_LETTERS or (word in common and not first):
         return None
     meant = [w for w in _edits(word) & QUESTION_WORDS if _same_ends(word, w)]
+    return meant[0] if len(meant) == 1 else None
+
+
+def _meant_english(word: str) -> str | None:
+    """The one everyday English word a slip on it was meant as (see `_misspells_english`),
+    if there is exactly one."""
+    if len(word) < MIN_TYPO_LETTERS or not word.isalpha():
+        return None
+    meant = [e for e in _slips_to(word, everyday_words()) if _same_ends(word, e)]
     return meant[0] if len(meant) == 1 else None
 
 

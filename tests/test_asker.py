@@ -139,6 +139,20 @@ def test_a_word_with_two_slips_is_no_missing_topic(tmp_path: Path) -> None:
     ]
 
 
+def test_a_slipped_question_form_is_still_read(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Jason Droege became the interim chief executive of Scale.",
+        "Droege joined Scale from Uber, where he led Uber Eats.",
+    )
+    # "slaary" is "salary", which the documents lack: searched as typed, but the question
+    # still asks for an amount of money, which no passage states.
+    terms = index.terms("what is jason droege's slaary at scale")
+    assert terms.corrections == {"slaary": "salary"} and not terms.missing
+    a = answer(index, "what is jason droege's slaary at scale")
+    assert not a.answered and a.reason == "no_figure"
+
+
 def test_understand_needs_no_index() -> None:
     vocab = {"receiv": 0, "messag": 1}
     got = understand("recievers and messages", vocab, lambda t: 5)
