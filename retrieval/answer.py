@@ -184,14 +184,16 @@ _COUNT = re.compile(
     re.I,
 )
 
-# A question asking for a figure: a count, an amount, a price, a date, a version or the most
-# or least of something ("the maximum length of a name"). Its
+# A question asking for a figure: a count, an amount, a price, a date, a version, the most
+# or least of something ("the maximum length of a name") or a quantity in a unit ("the
+# timeout in seconds"). Its
 # answer states one; a passage stating none but the question's own does not answer it.
 # ("cost" and "worth" are left out: docs speak of the cost of a call, and "is it worth …"
 # asks for advice.)
 _FIGURE_ASKED = re.compile(
     r"\bhow (?:much|many)\b|\bwhat percentage\b|\b(?:price|valuation|revenue|salary)\b"
     r"|\b(?:maximum|minimum|max|min)\s+(?:[\w-]+\s+)?(?:number|size|length|count|amount)\b"
+    r"|\bin\s+(?:milliseconds|seconds|minutes|hours|days|weeks|bytes|kilobytes|megabytes)\b"
     r"|\b(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did|the|a|an)\b)\w+\s+){0,2}"
     r"(?:version|release)\b",
     re.I,
@@ -205,11 +207,14 @@ _DATE_ASKED = re.compile(
     r"|^(?:(?:so|and|but|ok|then)\s+)?when\s+(?:was|were|did|will)\b",
     re.I,
 )
-# "What is the default …", "default value of …": the answer states a default with its
+# "What is the default …", "what is pip's default …", "at what default interval …",
+# "default value of …": the answer states a default with its
 # value ("by default" asks how something behaves, and "the default implementation" names
 # a thing).
 _DEFAULT_ASKED = re.compile(
-    r"\bwhat(?:'s|\s+is|\s+are|\s+was)\s+the\s+default\b|\bdefault\s+value\b", re.I
+    r"\bwhat(?:'s|\s+is|\s+are|\s+was)?\s+(?:the\s+|[\w.-]+'s\s+)?default\b"
+    r"|\bdefault\s+value\b",
+    re.I,
 )
 # A default stated with a value in one sentence: "Default: false", "the default edition is
 # 2015", "10 seconds by default", "by default, the timeout is 10s", "`OFF` is the default".

@@ -327,6 +327,12 @@ def test_the_default_asked_for_and_not_stated_is_not_answered(tmp_path: Path) ->
     assert unstated.passages[0].text.startswith("Max shards")
     stated = answer(index, "what is the default capacity of a shard")
     assert stated.answered and "2500" in stated.passages[0].marked
+    # A default asked for in other words than "what is the default".
+    for asked in ("what is pip's default timeout", "at what default interval are pings sent"):
+        assert figure_asked(asked) is DEFAULT_STATED, asked
+    assert figure_asked("what happens by default") is None
+    # A quantity in a unit is a figure.
+    assert figure_asked("what is the shard timeout in seconds") is not None
     # The value may come first: "`OFF` is the default value".
     assert DEFAULT_STATED.search("If no value is given, `OFF` is the default value.")
     assert not DEFAULT_STATED.search("This is the default value of the option.")

@@ -350,6 +350,9 @@ def test_dialect_rewrites_keep_every_line_at_its_number(lines: list[str]) -> Non
         # MyST targets and colon-fence options are not prose.
         ("(install-steps)=\n:::{note}\n:class: dropdown\nNever run as root.\n:::\n",
          [(4, "Never run as root.")]),
+        # A target may hold spaces; a version directive says what it notes, as in rst.
+        ("(SSL Certificate Verification)=\n\n```{versionadded} 1.3\nThe flag is new.\n```\n",
+         [(3, "New in version 1.3: The flag is new.")]),
         # Footnote marks, callout labels, emoji and MDX comments go; paths keep their colons.
         ("> [!NOTE]\n> Use std::io::Read here[^1] :heavy_check_mark: {/* ok */}.\n\n"
          "[^1]: A footnote is prose.\n",

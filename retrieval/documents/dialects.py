@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.documents.rst import VERSION_NOTES
+
 # `=== "Label"` (pymdownx.tabbed; `===+` selects the tab, `===!` starts a new tab set).
 _TAB = re.compile(r'^(?P<indent> *)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$')
 TAB_INDENT = 4
@@ -43,8 +45,9 @@ _COLON_DIRECTIVE = re.compile(r"^\s*:{3,}\s*\{[\w:.-]+\}")
 _HUGO_CODE = re.compile(
     r"^\s*\{\{[<%]\s*/?\s*(?:highlight|code-toggle|code|codeblock)\b[^}]*(?<!/)[>%]\}\}\s*$"
 )
-# A MyST target (`(install-steps)=`): a label for cross-references.
-_TARGET = re.compile(r"^\s*\([\w:./-]+\)=\s*$")
+# A MyST target (`(install-steps)=`, `(SSL Certificate Verification)=`): a label for
+# cross-references.
+_TARGET = re.compile(r"^\s*\([\w:./-]+(?: [\w:./-]+)*\)=\s*$")
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ def to_commonmark(source: str) -> str:
             stack.append(_Fence(mark[0], len(mark), prose))
             if prose and directive is not None:
                 title = info[directive.end() :].strip()  # {admonition} Its title
+                note = VERSION_NOTES.get(directive.group("name"))
+                if note is not None and title:  # {versionadded} 1.3: a sentence, as in rst
+                    title = note.format(title)
                 opening = f"{fence.group('indent')}{':' * len(mark)} {directive.group('name')}"
                 lines[i] = f"{opening} {title}" if title else opening
                 i = _blank_options(lines, i + 1)
