@@ -260,13 +260,25 @@ def without_labels(text: str) -> str:
     return _LABEL_NUMBER.sub(lambda m: " " * len(m.group(0)), text)
 
 
+# A note of the version that added or changed a thing ("New in version 1.3:"): its number
+# is the figure only of a question about versions.
+_VERSION_NOTE = re.compile(
+    r"\b(?:New|Changed|Added) in (?:version\s+)?v?\d[\w.]*:?|\bDeprecated since (?:version\s+)?"
+    r"v?\d[\w.]*:?",
+    re.I,
+)
+_ASKS_VERSION = re.compile(r"\b(?:version|release)", re.I)
+
+
 def states_figure(question: str, text: str, figure: re.Pattern[str] = _FIGURE) -> bool:
     """Whether a text states a figure (a number or a number word; with `_DATE`, a month
     too) that the question does not already say."""
     said = {m.group(0).casefold().rstrip(".,") for m in figure.finditer(question)}
+    plain = without_labels(text)
+    if not _ASKS_VERSION.search(question):
+        plain = _VERSION_NOTE.sub(lambda m: " " * len(m.group(0)), plain)
     return any(
-        m.group(0).casefold().rstrip(".,") not in said
-        for m in figure.finditer(without_labels(text))
+        m.group(0).casefold().rstrip(".,") not in said for m in figure.finditer(plain)
     )
 
 

@@ -308,6 +308,11 @@ def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> No
     # A figure the question already says is not an answer to it.
     assert not states_figure("is 2021 the launch year", "The plan launched in 2021.")
     assert states_figure("when did it launch", "The plan launched in 2021.")
+    # The number of a version note is a figure only for a question about versions.
+    noted = "New in version 1.3: By default, pip verifies certificates."
+    assert not states_figure("how many times does pip retry by default", noted)
+    assert not states_figure("what is the default timeout", noted, DEFAULT_STATED)
+    assert states_figure("which version added certificate checks", noted)
     # A month dates something; it is no amount.
     assert not states_figure("what is her salary", "She joined in September.")
     # "when" that opens a condition does not ask for a date.
