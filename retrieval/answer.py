@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize, words
+from retrieval.fields import PREFIXES
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
 from retrieval.specific import unmatched, unmatched_compounds
@@ -449,11 +450,18 @@ def _weights(index: Index, terms: QueryTerms) -> tuple[dict[str, float], float]:
 
 def known_idf(index: Index, terms: QueryTerms) -> dict[str, float]:
     """idf of each distinct question term the corpus holds, in question order (a set's
-    order changes with the process's string hashing, and so would the float sums)."""
+    order changes with the process's string hashing, and so would the float sums). A term
+    only a heading or code holds ("deleteCookie" in its section's title) weighs as that
+    field's term."""
     vocab = index.postings.vocab
-    return {
-        tok: float(index.idf[vocab[tok]]) for tok in dict.fromkeys(terms.tokens) if tok in vocab
-    }
+    out: dict[str, float] = {}
+    for tok in dict.fromkeys(terms.tokens):
+        t = vocab.get(tok)
+        if t is None:
+            t = next((f for f in (vocab.get(p + tok) for p in PREFIXES) if f is not None), None)
+        if t is not None:
+            out[tok] = float(index.idf[t])
+    return out
 
 
 def confidence(

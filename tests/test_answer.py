@@ -290,6 +290,19 @@ def test_a_version_or_default_is_answered_by_the_sentence_stating_it(
     assert stated in answer(index, question).passages[0].marked
 
 
+def test_a_word_only_the_section_title_holds_counts_towards_the_answer(tmp_path: Path) -> None:
+    (tmp_path / "cookies.md").write_text(
+        "# Cookies\n\n## `deleteCookie(headers, name)`\n\nSets the expiry time of the cookie "
+        "to the unix epoch, so browsers delete it.\n\n## `getCookies(headers)`\n\n"
+        "Parses the cookie header into an object.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    a = answer(index, "What does deleteCookie do?")
+    assert a.answered and a.confidence > 0.9
+    assert a.passages[0].text.startswith("Sets the expiry time")
+
+
 def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> None:
     (tmp_path / "plans.md").write_text(
         "# Plans\n\nThe team plan gives every member a private workspace and shared "
