@@ -14,7 +14,7 @@ from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize, wor
 from retrieval.fields import PREFIXES
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
-from retrieval.specific import unmatched, unmatched_compounds
+from retrieval.specific import code_names, unmatched, unmatched_compounds, written_together
 
 MAX_QUESTION_CHARS = 1000
 QUOTE_CHARS = 350
@@ -43,6 +43,8 @@ class AnswerConfig:
     proximity_weight: float = 0.5
     # Two question words count as together when at most this many tokens apart.
     proximity_window: int = 3
+    # Bonus for a passage whose own section is titled by a code name the question writes.
+    title_bonus: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -487,6 +489,13 @@ def confidence(
     return float(share * (1 - unseen) ** 0.5)
 
 
+def titled_by(heading: str, names: list[re.Pattern[str]]) -> bool:
+    """Whether a passage's own section (the last of its heading path) is titled by a code
+    name the question writes ("PoolStats.free" for the section `PoolStats.free`)."""
+    own = fold(heading.rpartition(" › ")[2])
+    return any(name.search(own) for name in names)
+
+
 def incidental(question: str, missing: list[str], others: int) -> bool:
     """Whether the one question word the documents lack is a passing detail of a long
     question, not its topic: typed in small letters (a name or an acronym the asker
@@ -717,6 +726,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
+    named_code = [written_together(parts) for _, parts in code_names(read_as(question, single))]
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(
@@ -724,6 +734,8 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         )
         held = _share(weights, terms.present(index.passage_terms(hit.index)), total)
         rank_score = hit.score / top + cfg.sentence_weight * coverage + cfg.passage_weight * held
+        if named_code and titled_by(hit.passage.heading, named_code):
+            rank_score += cfg.title_bonus
         scored.append(_Scored(hit, sentence, coverage, rank_score))
     # Rounded so that float noise between engines never reorders equal passages.
     scored.sort(key=lambda s: (-round(s.rank_score, 9), s.hit.index))

@@ -19,9 +19,11 @@ from retrieval.answer import (
     names_anyone_new,
     split_sentences,
     states_figure,
+    titled_by,
 )
 from retrieval.engines import RankingConfig
 from retrieval.index import Index
+from retrieval.specific import written_together
 from tests.oracle import build_index, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -301,6 +303,25 @@ def test_a_word_only_the_section_title_holds_counts_towards_the_answer(tmp_path:
     a = answer(index, "What does deleteCookie do?")
     assert a.answered and a.confidence > 0.9
     assert a.passages[0].text.startswith("Sets the expiry time")
+
+
+def test_the_sectiontitled_by_a_code_name_asked_comes_first(tmp_path: Path) -> None:
+    (tmp_path / "stats.md").write_text(
+        "# Pool stats\n\nEach pool returns a `PoolStats` object.\n\n"
+        "## `PoolStats.free`\n\nNumber of open connections without an active request.\n\n"
+        "## `PoolStats.size`\n\nNumber of requests in the queue.\n\n"
+        "## Free list\n\nThe free list holds idle connections.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    question = "What does PoolStats.free represent?"
+    titled = answer(index, question, AnswerConfig(title_bonus=1.0))
+    assert titled.passages[0].text.startswith("Number of open connections")
+    # Without the bonus, a passage saying a word of the name in its text wins.
+    flat = answer(index, question, AnswerConfig(title_bonus=0.0))
+    assert flat.passages[0].text.startswith("The free list")
+    # Only the passage's own section counts, not the page's title above it.
+    assert not titled_by("PoolStats.free › Fields", [written_together(["poolstats", "free"])])
 
 
 def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> None:
