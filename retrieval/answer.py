@@ -311,11 +311,28 @@ _CAPITALISED_RUN = re.compile(
 _SENTENCE_OPENERS = frozenset(".!?:;\n•◦*#-—–\"“‘'(")
 
 
+def _initials_asked(question: str) -> frozenset[str]:
+    """The acronyms of the question's capitalised phrases, of two words or more, and of each
+    run of their words ("TSC" and "NTSC" for "Node.js Technical Steering Committee")."""
+    out: set[str] = set()
+    for found in _CAPITALISED_RUN.finditer(question):
+        first = [w[0].casefold() for w in found.group(0).split() if w not in ("of", "the")]
+        for i in range(len(first)):
+            for j in range(i + 2, len(first) + 1):
+                out.add("".join(first[i:j]))
+    return frozenset(out)
+
+
 def names_anyone_new(question: str, text: str) -> bool:
-    """Whether a text names someone or something, in capitals, that the question does not."""
+    """Whether a text names someone or something, in capitals, that the question does not
+    (the acronym of a phrase the question says is said: "TSC" for "Technical Steering
+    Committee")."""
     asked = said_words(question)
+    initials = _initials_asked(question)
     for found in _CAPITALISED_RUN.finditer(text):
         named = said_words(found.group(0))
+        if len(named) == 1 and found.group(0).isupper() and next(iter(named)) in initials:
+            continue
         at = found.start() - 1
         while at >= 0 and text[at].isspace():
             at -= 1

@@ -119,6 +119,8 @@ def unmatched(
 # "zero-installs"): a setting, a flag or a feature, named as one word. A page that answers
 # about it has the parts together ("rust-version", "rust version", "`rust` version").
 _COMPOUND = re.compile(r"(?<![\w-])[a-z]+(?:-[a-z]+)+(?![\w-])")
+# The dashes that open a command-line flag ("--dry-run", "-e").
+_FLAG_DASHES = re.compile(r"(?<![\w-])--?(?=[a-z])")
 # English words made with these prefixes ("re-read", "non-empty", "self-hosted") are written
 # many ways, or not at all, by a page that answers.
 ENGLISH_PREFIXES = frozenset(
@@ -183,7 +185,8 @@ def _joined_terms(question: str, typed: str) -> list[tuple[str, list[str]]]:
     a page documents ("Result::expect" is about `expect`, which its page may write without
     "Result::"; "queue_config" may be written "queue config")."""
     out: list[tuple[str, list[str]]] = []
-    for compound in dict.fromkeys(_COMPOUND.findall(question)):
+    # A command-line flag is a term too: "--break-system-packages" is "break-system-packages".
+    for compound in dict.fromkeys(_COMPOUND.findall(_FLAG_DASHES.sub(" ", question))):
         parts = compound.split("-")
         if parts[0] not in ENGLISH_PREFIXES and not _ADJECTIVE_END.search(parts[-1]):
             out.append((compound, parts))

@@ -465,6 +465,11 @@ def test_a_who_question_against_a_passage_naming_no_one_new_is_not_answered(
     asked = "who is Ada Quill of the Tern Foundation"
     assert not names_anyone_new(asked, "However, Ada Quill of the Tern Foundation spoke.")
     assert names_anyone_new("who is the director", "The director is Ada Quill.")
+    # The acronym of a phrase the question says names no one new.
+    chair = "who chairs the Technical Steering Committee"
+    assert not names_anyone_new(chair, "Nominations go to the TSC for review.")
+    assert names_anyone_new(chair, "The TSC chair is Ada Quill.")
+    assert names_anyone_new(chair, "The CPC meets weekly.")
 
 
 def test_how_many_prefers_a_count_of_the_thing_asked(tmp_path: Path) -> None:

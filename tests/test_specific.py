@@ -114,6 +114,11 @@ def test_a_hyphen_joined_term_the_page_never_has_together_is_unmatched(tmp_path:
     ]
     # Words made with an English prefix are written many ways; they are left alone.
     assert not unmatched_compounds(index, "can the manifest be re-read", 0)
+    # A command-line flag is such a term too, dashes aside.
+    assert unmatched_compounds(index, "what does --rust-version do to the manifest", 0) == [
+        "rust-version"
+    ]
+    assert not unmatched_compounds(index, "what does --fetch-timeout set", 0)
 
 
 def test_english_compounds_code_and_other_joints_count_as_together(tmp_path: Path) -> None:
