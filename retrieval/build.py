@@ -58,7 +58,7 @@ from retrieval.corpus import (
 from retrieval.engines import Postings
 from retrieval.fields import field_tokens, term_fields
 from retrieval.passages import PassageTable, TableWriter
-from retrieval.spelling import kept_spellings, long_words
+from retrieval.spelling import MAX_GATHERED, kept_spellings, long_words
 
 log = logging.getLogger(__name__)
 
@@ -643,7 +643,8 @@ def build_folder(
     with _no_cycle_collection():
         for batch in _results(jobs, workers, total <= CONTENT_HASH_LIMIT):
             dropped += _merge(batch, builder, writer, seen, counts)
-            spellings.update(batch.counts.spellings)
+            if len(spellings) < MAX_GATHERED:
+                spellings.update(batch.counts.spellings)
             warnings.extend(batch.warnings)
             fingerprints.update((scanned.name, scanned.fingerprint) for scanned in batch.files)
             done += len(batch.files)

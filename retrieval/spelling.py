@@ -28,6 +28,9 @@ PREFIX_LETTERS = 5
 # At most this many words are kept (a huge corpus's rarest long words go first), which bounds
 # the deletion index's memory at under a hundred megabytes.
 MAX_SPELLINGS = 100_000
+# A build stops gathering words once it has this many to choose from, so a corpus of random
+# strings cannot fill the memory with them.
+MAX_GATHERED = 10 * MAX_SPELLINGS
 
 
 def long_words(words: Iterable[str]) -> set[str]:

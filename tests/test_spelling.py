@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,20 @@ def test_of_two_far_readings_the_one_the_question_goes_with_wins(tmp_path: Path)
     }
     # With nothing else to go by, neither reading is taken.
     assert index.terms("axxpters").corrections == {}
+
+
+def test_a_corpus_of_random_strings_keeps_a_bounded_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spelling, "MAX_SPELLINGS", 20)
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for n in range(4):
+        lines = [
+            " ".join("".join(rng.choice(letters) for _ in range(10)) for _ in range(30))
+            for _ in range(5)
+        ]
+        (tmp_path / f"noise{n}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    index = Index.build_folder(tmp_path, RankingConfig(), workers=1)
+    assert len(index.spellings) == 20  # of 600 distinct long words
+    assert len(index.passages) == 20  # the text itself is all there
