@@ -350,6 +350,12 @@ def test_dialect_rewrites_keep_every_line_at_its_number(lines: list[str]) -> Non
         # MyST targets and colon-fence options are not prose.
         ("(install-steps)=\n:::{note}\n:class: dropdown\nNever run as root.\n:::\n",
          [(4, "Never run as root.")]),
+        # A paragraph all in bold is a heading for what follows; "**Note**" alone goes;
+        # a bold lead-in ("**Example:**") and a bold sentence stay prose.
+        ("# Errors\n\n**ResponseError Class**\n\nIt holds the status.\n\n**Note**\n\n"
+         "Mind it.\n\n**Example:** run it.\n\n**All of this is bold.**\n",
+         [(5, "It holds the status."), (9, "Mind it."), (11, "Example: run it."),
+          (13, "All of this is bold.")]),
         # A target may hold spaces; a version directive says what it notes, as in rst.
         ("(SSL Certificate Verification)=\n\n```{versionadded} 1.3\nThe flag is new.\n```\n",
          [(3, "New in version 1.3: The flag is new.")]),
@@ -519,3 +525,13 @@ def test_a_long_nested_list_is_cut_with_each_window_at_its_own_line() -> None:
     for block in found:
         first = block.text.splitlines()[0].removeprefix("◦ ").removeprefix("• ")
         assert first[:12] in source.splitlines()[block.line_start - 1]
+
+
+def test_a_bold_heading_joins_the_section_path_until_the_next_heading() -> None:
+    found = read_markdown(
+        "# Errors\n\n**ResponseError Class**\n\nIt holds the status.\n\n## Other\n\nMore.\n"
+    )
+    assert [(b.text, b.section) for b in found] == [
+        ("It holds the status.", "Errors › ResponseError Class"),
+        ("More.", "Errors › Other"),
+    ]

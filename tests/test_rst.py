@@ -93,6 +93,19 @@ def test_a_sphinx_page_reads_as_sections_prose_and_code(tmp_path: Path) -> None:
     assert "3.18" in version.passages[0].marked
 
 
+def test_a_rubric_heads_the_text_under_it(tmp_path: Path) -> None:
+    (tmp_path / "pip.rst").write_text(
+        "pip\n===\n\nGeneral options.\n\n.. rubric:: Build System Interface\n\n"
+        "This is now covered elsewhere.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    assert [(p.text, p.heading) for p in index.passages] == [
+        ("General options.", "pip"),
+        ("This is now covered elsewhere.", "pip › Build System Interface"),
+    ]
+
+
 def test_the_build_reads_rst_as_the_reference_chunker_does(tmp_path: Path) -> None:
     (tmp_path / "add_test.rst").write_text(PAGE, encoding="utf-8")
     (tmp_path / "notes.txt").write_text("Plain text stays plain.\n", encoding="utf-8")

@@ -168,6 +168,12 @@ def _joined_text(children: list[Token]) -> list[Token]:
     return out
 
 
+# A paragraph all in bold of at most this many words, not ending as a sentence or a lead-in
+# does, is a heading written in bold ("**Definition**"), one level under the last real one.
+PSEUDO_HEADING_WORDS = 8
+PSEUDO_HEADING_LEVEL = 7
+
+
 class _Inline:
     """One inline token as shown text: code spans keep their backticks, links show their
     text, emphasis and images and inline HTML go. Records where each source line starts."""
@@ -176,8 +182,10 @@ class _Inline:
         parts: list[str] = []
         self.marks: list[tuple[int, int]] = [(0, line)]
         self.all_link = True  # every word sits inside a link
+        self.bold_only = True  # every word sits inside strong emphasis ("**Definition**")
         size = 0
         in_link = 0
+        in_strong = 0
         code_spans: list[tuple[int, int]] = []  # where code spans sit in the text
         for child in _joined_text(token.children or []):
             kind = child.type
@@ -199,8 +207,14 @@ class _Inline:
                 in_link += 1
             elif kind == "link_close":
                 in_link -= 1
+            elif kind == "strong_open":
+                in_strong += 1
+            elif kind == "strong_close":
+                in_strong -= 1
             if piece.strip() and not in_link and kind != "softbreak":
                 self.all_link = False
+            if piece.strip() and not in_strong:
+                self.bold_only = False
             parts.append(piece)
             size += len(piece)
             hidden = _hidden_breaks(child)
@@ -348,6 +362,13 @@ class _Reader:
 
     def paragraph(self, inline: _Inline, before_block: bool) -> None:
         text = inline.text
+        words_in = len(text.split())
+        if inline.bold_only and words_in <= PSEUDO_HEADING_WORDS and text[-1:] not in ".!?:":
+            # "**ResponseError Class**" alone: a heading written in bold, under the last one
+            # ("**Note**" alone is a box's label, and goes; "**Example:**" leads what follows).
+            if text.lower() not in BOX_KINDS:
+                self.heading(PSEUDO_HEADING_LEVEL, text)
+            return
         if not any(ch.isalpha() for ch in text) or _MDX_STATEMENT.match(text):
             return
         # A label ("Metric names:"), or a sentence that introduces the list or quote under

@@ -134,6 +134,8 @@ def rst_to_commonmark(source: str) -> str:
                 said = VERSION_NOTES.get(name)
                 stop = ":" if any(lines[j].strip() for j in range(body, end)) else "."
                 out[i] = said.format(arg) + stop if said and arg else arg
+                if name == "rubric" and arg:  # an informal heading, as Markdown writes one
+                    out[i] = f"**{arg}**"
                 prose.add(i)
                 i = body  # the body is read as the page is: prose, code, nested directives
                 continue
