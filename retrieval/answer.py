@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from retrieval.analyze import STOPWORDS, fold, inline_code_tokens, tokenize, words
+from retrieval.analyze import CAMEL, STOPWORDS, fold, inline_code_tokens, tokenize, words
 from retrieval.fields import PREFIXES
 from retrieval.index import Hit, Index, QueryTerms
 from retrieval.quantities import Quantity, disagreements, quantities
@@ -743,7 +743,10 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
-    named_code = [written_together(parts) for _, parts in code_names(read_as(question, single))]
+    typed_single = read_as(question, single)
+    named_code = [written_together(parts) for _, parts in code_names(typed_single)] + [
+        written_together([m.group(0).casefold()]) for m in CAMEL.finditer(typed_single)
+    ]
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(

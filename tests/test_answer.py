@@ -320,6 +320,19 @@ def test_the_sectiontitled_by_a_code_name_asked_comes_first(tmp_path: Path) -> N
     # Without the bonus, a passage saying a word of the name in its text wins.
     flat = answer(index, question, AnswerConfig(title_bonus=0.0))
     assert flat.passages[0].text.startswith("The free list")
+    # A camelCase name written without its object is a code name too.
+    (tmp_path / "buffer.md").write_text(
+        "# Buffer\n\nAllocation with `allocUnsafe` is fast: buffer memory, for allocUnsafe, "
+        "is cheap.\n\n"
+        "## `Buffer.allocUnsafe(size)`\n\nThe memory of the new buffer is left as it was.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    camel = answer(index, "buffer allocUnsafe memory", AnswerConfig(title_bonus=1.0))
+    assert camel.passages[0].text.startswith("The memory of the new buffer")
+    assert answer(index, "buffer allocUnsafe memory", AnswerConfig(title_bonus=0.0)).passages[
+        0
+    ].text.startswith("Allocation with")
     # Only the passage's own section counts, not the page's title above it.
     assert not titled_by("PoolStats.free › Fields", [written_together(["poolstats", "free"])])
 
