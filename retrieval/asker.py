@@ -258,7 +258,9 @@ def understand(
             corrections[word] = expansion
             continue
         going = _going_with(together, context)
-        fixed = _fix_typo(word, vocab, df, common, going)
+        fixed = _fix_typo(word, vocab, df, common, going) or _fix_dropped_letter(
+            word, vocab, common
+        )
         if fixed is None and far_scans < MAX_FAR_SCANS:  # each costs a scan of the list
             far_scans += 1
             fixed = _fix_far_typo(word, vocab, common, near, going)
@@ -291,6 +293,27 @@ def understand(
                 out = [t for t in out if t not in toks] + abbr
                 corrections[expansion] = abbreviation
     return Understood(out, missing, corrections)
+
+
+def _fix_dropped_letter(
+    word: str, vocab: Mapping[str, int], common: frozenset[str]
+) -> tuple[str, str] | None:
+    """A three-letter word read as the one everyday English word the corpus has that it is
+    with an inner letter dropped ("fle" file, "tme" time). Three letters are too few for
+    other slips: "asm" is one replacement from "ask" and "arm"."""
+    if len(word) != MIN_TYPO_LETTERS - 1 or not word.isalpha() or word in common:
+        return None
+    filled = {
+        word[:i] + c + word[i:] for i in range(1, len(word)) for c in string.ascii_lowercase
+    } & everyday_words()
+    readings = {
+        token: w for w, token in zip(sorted(filled), index_tokens(sorted(filled)), strict=True)
+        if token != DROPPED and token in vocab
+    }
+    if len(readings) != 1:
+        return None
+    token, w = readings.popitem()
+    return w, token
 
 
 def _going_with(

@@ -220,6 +220,18 @@ def test_a_slip_on_a_stopword_is_dropped(index: Index) -> None:
     assert index.terms("whch channel sender").tokens == index.terms("which channel sender").tokens
 
 
+def test_a_three_letter_word_missing_an_inner_letter_is_read(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "The netrc file is read from the home folder.",
+        "Each request carries a timeout.",
+    )
+    assert index.terms("netrc fle location").corrections == {"fle": "file"}
+    assert answer(index, "netrc fle location").answered
+    # Only a dropped letter: "asm" is a replacement away from "ask", and stays missing.
+    assert index.terms("asm macro syntax").missing == ["asm"]
+
+
 def test_a_slip_on_a_question_word_still_asks_it(tmp_path: Path) -> None:
     index = build(
         tmp_path,
