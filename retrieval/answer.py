@@ -215,7 +215,7 @@ _DATE_ASKED = re.compile(
 # value ("by default" asks how something behaves, and "the default implementation" names
 # a thing).
 _DEFAULT_ASKED = re.compile(
-    r"\bwhat(?:'s|\s+is|\s+are|\s+was)?\s+(?:the\s+|[\w.-]+'s\s+)?default\b"
+    r"\bwhat(?:['’]s|\s+is|\s+are|\s+was)?\s+(?:the\s+|[\w.-]+['’]s\s+)?default\b"
     r"|\bdefault\s+value\b",
     re.I,
 )
@@ -263,12 +263,11 @@ def without_labels(text: str) -> str:
     return _LABEL_NUMBER.sub(lambda m: " " * len(m.group(0)), text)
 
 
-# A note of the version that added or changed a thing ("New in version 1.3:"): its number
-# is the figure only of a question about versions.
+# A note of the version that added or changed a thing, as documentation tools write it
+# ("New in version 1.3:"; not "added in 2019"): its number is the figure only of a question
+# about versions.
 _VERSION_NOTE = re.compile(
-    r"\b(?:New|Changed|Added) in (?:version\s+)?v?\d[\w.]*:?|\bDeprecated since (?:version\s+)?"
-    r"v?\d[\w.]*:?",
-    re.I,
+    r"\b(?:New|Changed|Added) in version\s+v?\d[\w.]*:?|\bDeprecated since version\s+v?\d[\w.]*:?"
 )
 _ASKS_VERSION = re.compile(r"\b(?:version|release)", re.I)
 
@@ -504,6 +503,26 @@ def confidence(
     share = _share(known, present, total)
     unseen = 1 - len(known) / len(distinct)
     return float(share * (1 - unseen) ** 0.5)
+
+
+def _code_titles(question: str) -> list[re.Pattern[str]]:
+    """Patterns for the code names a question writes, as a section title would have them
+    whole: dotted paths ("PoolStats.free") and camelCase words outside them ("allocUnsafe",
+    not the "PoolStats" of "PoolStats.free")."""
+    dotted = code_names(question)
+    spans = [m.span() for m in _CODE_NAME_SPANS.finditer(question)]
+    words = [
+        m.group(0).casefold() for m in CAMEL.finditer(question)
+        if not any(lo <= m.start() < hi for lo, hi in spans)
+    ]
+    return [
+        re.compile(rf"(?<!\w){written_together(parts).pattern}(?!\w)")
+        for parts in [p for _, p in dotted] + [[w] for w in words]
+    ]
+
+
+# A dotted or `::` path as the question writes it (the spans its camelCase words lie in).
+_CODE_NAME_SPANS = re.compile(r"[\w$]+(?:(?:\.|::)[\w$]+)+")
 
 
 def titled_by(heading: str, names: list[re.Pattern[str]]) -> bool:
@@ -743,10 +762,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
-    typed_single = read_as(question, single)
-    named_code = [written_together(parts) for _, parts in code_names(typed_single)] + [
-        written_together([m.group(0).casefold()]) for m in CAMEL.finditer(typed_single)
-    ]
+    named_code = _code_titles(read_as(question, single))
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(
@@ -776,9 +792,10 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
         best = 1.0  # the spelled-out form is the whole answer, whatever words it shares
     # A word of the question that the documents have nowhere, in any form: whatever else
     # matches, they cannot be about it.
-    answered = best >= cfg.min_confidence and not (
-        terms.missing and not incidental(question, terms.missing, len(set(terms.tokens)) - 1)
+    lacking = bool(terms.missing) and not incidental(
+        question, terms.missing, len(set(terms.tokens)) - 1
     )
+    answered = best >= cfg.min_confidence and not lacking
     # A name of the question that the best passage's page never says: it answers for
     # something else (another program's port, another year's conference).
     apart = (
@@ -810,7 +827,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # The score shown is the one the passages were ranked by, so [1] never shows less than [2].
     passages = [_passage(s.hit, s.sentence, term_set, s.rank_score) for s in shown]
     reason = (
-        "" if answered else "not_mentioned" if terms.missing else "unmatched" if apart
+        "" if answered else "not_mentioned" if lacking else "unmatched" if apart
         else "no_figure" if unstated else "no_name" if nameless else "not_found"
     )
     return Answer(

@@ -164,6 +164,7 @@ def _edits(word: str) -> frozenset[str]:
     return frozenset(deletes + transposes + replaces + inserts)
 
 
+_SHOUTED = re.compile(r"\b[A-Z]{2,}\b")
 # A capitalised word that does not open the question or a sentence of it.
 _NAMED = re.compile(r"(?<=[\w,;:)]\s)[A-Z][a-z]+\b")
 
@@ -202,8 +203,9 @@ def understand(
 ) -> Understood:
     """The question's tokens with abbreviations and typos read as the corpus writes them.
     `vocab`: the index's terms; `df`: a term id's passage count (to prefer the common
-    reading of a typo); `together`: how many passages hold a term and one of some others
-    (to prefer, of several readings, the one the question's other words go with); `near`:
+    reading of a typo); `together`: the most of some other terms that one passage holding
+    a term holds (to prefer, of several readings, the one the question's other words go
+    with); `near`:
     the corpus's words two edits from a long word (`retrieval.spelling`)."""
 
     def known(token: str) -> bool:
@@ -229,8 +231,14 @@ def understand(
     common = common_words()
     lacking = False  # whether any question word is missing from the corpus as typed
     far_scans = 0
-    # The question's words the corpus has: what a typo's reading should go with.
-    context = [t for t in dict.fromkeys(tokens_of) if t != DROPPED and known(t)]
+    far_scanned: set[str] = set()
+    # The question's words the corpus has, filler aside: what a typo's reading goes with.
+    context = [
+        t for w, t in dict(zip(raw, tokens_of, strict=True)).items()
+        if t != DROPPED and w not in filler and known(t)
+    ]
+    # Words typed in capitals: acronyms ("PID", "PEM"), not slips on English words.
+    shouted = {m.group(0).casefold() for m in _SHOUTED.finditer(question)}
     for position, (word, token) in enumerate(zip(raw, tokens_of, strict=True)):
         if token == DROPPED or word in filler:  # a stopword ("it"), or chat's filler
             continue
@@ -238,7 +246,7 @@ def understand(
             out.append(token)
             continue
         lacking = True
-        asking = _question_word(word, position == 0, common)
+        asking = None if word in named else _question_word(word, position == 0, common)
         if asking is not None:  # "whure is scale based": it asks where
             corrections[word] = asking
             continue
@@ -258,11 +266,12 @@ def understand(
             corrections[word] = expansion
             continue
         going = _going_with(together, context)
-        fixed = _fix_typo(word, vocab, df, common, going) or _fix_dropped_letter(
-            word, vocab, common
-        )
+        fixed = _fix_typo(word, vocab, df, common, going)
+        if fixed is None and word not in named and word not in shouted:  # "PID" is no "paid"
+            fixed = _fix_dropped_letter(word, vocab, common)
         if fixed is None and far_scans < MAX_FAR_SCANS:  # each costs a scan of the list
             far_scans += 1
+            far_scanned.add(word)
             fixed = _fix_far_typo(word, vocab, common, near, going)
         if fixed is not None:
             out.append(fixed[1])
@@ -278,9 +287,16 @@ def understand(
             corrections[word] = meant
         if (
             word.isalpha() and word not in common and len(word) >= 3 and word not in missing
-            and (word in named or not (_misspells_english(word) or _slipped_twice(word, near)))
+            and (word in named or not _misspells_english(word))
         ):
-            missing.append(word)
+            # Two slips are looked for within the cap on scans of the English list (a word
+            # scanned for a reading above costs nothing more: the scan is remembered).
+            scanned = len(word) >= LONG_WORD_LETTERS and (
+                word in far_scanned or far_scans < MAX_FAR_SCANS
+            )
+            far_scans += scanned and word not in far_scanned
+            if not (scanned and word not in named and _slipped_twice(word, near)):
+                missing.append(word)
     if not lacking:  # the usual case: the corpus has every word, so nothing to rewrite
         return Understood(out, missing, corrections)
     # The other way: a spelled-out phrase the corpus lacks, for an abbreviation it has.
@@ -343,6 +359,12 @@ def _meant_english(word: str) -> str | None:
     return meant[0] if len(meant) == 1 else None
 
 
+def _near_same_start(word: str, near: Callable[[str], list[str]]) -> list[str]:
+    """The corpus words two edits from a word that start with its letter: slips rarely hit
+    the first letter, and an added prefix is no slip ("unencrypted" is not "encrypted")."""
+    return [w for w in near(word) if w[:1] == word[:1]]
+
+
 def _slipped_twice(word: str, near: Callable[[str], list[str]] | None) -> bool:
     """Whether a long word is two slips from an English word that keeps its first and last
     letters ("vaiuatitn", valuation) or from a word of the corpus: a slip, not a topic the
@@ -351,7 +373,7 @@ def _slipped_twice(word: str, near: Callable[[str], list[str]] | None) -> bool:
         return False
     if any(_same_ends(word, w) for w in _far_neighbours(word)):
         return True
-    return near is not None and bool(near(word))
+    return near is not None and bool(_near_same_start(word, near))
 
 
 def _slips_on_stopword(word: str, common: frozenset[str]) -> bool:
@@ -439,7 +461,7 @@ def _fix_far_typo(
         return None  # one slip on an English word the corpus lacks, not two on another
     found = list(_far_neighbours(word))
     if near is not None:
-        found.extend(w for w in near(word) if w not in found)
+        found.extend(w for w in _near_same_start(word, near) if w not in found)
     readings = {
         token: w
         for w, token in zip(found, index_tokens(found), strict=True)
@@ -463,9 +485,9 @@ def _fix_typo(
     going: Callable[[str], int] | None = None,
 ) -> tuple[str, str] | None:
     """The corpus word one edit away from an uncommon word the corpus lacks, as (word,
-    token). When several are: the one most passages hold beside the question's other words
-    (`going`: "what was wang stuying" is studying, not staying), then an English word, then
-    the most frequent in the corpus."""
+    token). When several are: the one that a passage holds with the most of the question's
+    other words (`going`: "does the gateway cean up old series" is clean, not mean), then an
+    English word, then the most frequent in the corpus."""
     if len(word) < MIN_TYPO_LETTERS or not word.isalpha() or word in common:
         return None
     candidates = sorted(e for e in _edits(word) if e in common or len(e) >= MIN_TYPO_LETTERS)
@@ -485,7 +507,7 @@ def _fix_typo(
         readings.append(((edit in common, count), edit, token))
     best = max(readings, default=None, key=lambda r: r[0])
     if going is not None and len({token for _, _, token in readings}) > 1:
-        beside = {token: going(token) for _, _, token in readings}
+        beside = {token: going(token) for token in {token for _, _, token in readings}}
         best = max(readings, key=lambda r: (beside[r[2]], r[0]))
     if best is None and len(rare) == 1 and len(word) >= RARE_READING_LETTERS:
         # The only reading, of a longer word: a name the asker slipped on ("droee" for

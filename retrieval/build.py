@@ -643,8 +643,9 @@ def build_folder(
     with _no_cycle_collection():
         for batch in _results(jobs, workers, total <= CONTENT_HASH_LIMIT):
             dropped += _merge(batch, builder, writer, seen, counts)
-            if len(spellings) < MAX_GATHERED:
-                spellings.update(batch.counts.spellings)
+            room = MAX_GATHERED - len(spellings)
+            if room > 0:
+                spellings.update(itertools.islice(batch.counts.spellings, room))
             warnings.extend(batch.warnings)
             fingerprints.update((scanned.name, scanned.fingerprint) for scanned in batch.files)
             done += len(batch.files)

@@ -12,6 +12,7 @@ index's own terms (`retrieval.asker`); this is for two, where a long word has ro
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from symspellpy import SymSpell, Verbosity
@@ -55,19 +56,31 @@ class Spellings:
     def __init__(self, words: Sequence[str] = ()) -> None:
         self.words = words
         self._index: SymSpell | None = None
+        # Questions are answered in worker threads: one builds the index, and it is seen
+        # only once it is whole.
+        self._building = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.words)
 
+    def _deletions(self) -> SymSpell:
+        index = self._index
+        if index is None:
+            with self._building:
+                index = self._index
+                if index is None:
+                    index = SymSpell(max_dictionary_edit_distance=FAR_EDITS,
+                                     prefix_length=PREFIX_LETTERS, count_threshold=1)
+                    for w in self.words:
+                        index.create_dictionary_entry(w, 1)
+                    self._index = index
+        return index
+
     def near(self, word: str) -> list[str]:
         """The corpus words within FAR_EDITS edits (Damerau, optimal string alignment) of a
-        long word, nearest first; [] for a shorter word."""
+        word of at least LONG_WORD_LETTERS - 1 letters (one dropped from a long word),
+        nearest first; [] for a shorter word."""
         if len(word) < LONG_WORD_LETTERS - 1 or not self.words:
             return []
-        if self._index is None:
-            self._index = SymSpell(max_dictionary_edit_distance=FAR_EDITS,
-                                   prefix_length=PREFIX_LETTERS, count_threshold=1)
-            for w in self.words:
-                self._index.create_dictionary_entry(w, 1)
-        found = self._index.lookup(word, Verbosity.ALL, FAR_EDITS)
+        found = self._deletions().lookup(word, Verbosity.ALL, FAR_EDITS)
         return [s.term for s in sorted(found, key=lambda s: (s.distance, s.term))]

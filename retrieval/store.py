@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # code). Format 4: integer impacts beside the float contributions (format 3: the passage
 # table and a CRC-32 of every file).
 FORMAT_VERSION = 7
+# 18: bold headings only at the top level; MyST colon fences say their version notes.
 # 17: a paragraph all in bold is a heading; an rst rubric is one too.
 # 16: MyST version directives say "New in version …"; MyST targets may hold spaces.
 # 15: a page opening with a heading is named by it, not by its file.
@@ -64,7 +65,7 @@ FORMAT_VERSION = 7
 # 5: a Markdown lead-in with nothing under it kept; MDX and ::: containers.
 # 4: links out of the folder and binary files skipped, unprintable file names made safe.
 # 3: Markdown read by its structure, passages capped in size.
-CHUNKER_VERSION = 17
+CHUNKER_VERSION = 18
 _ARRAYS = ("indptr", "docs", "tf", "doc_len", "weights", "impacts")
 _READ_SIZE = 1 << 23
 _META_CHECKSUM = "meta_checksum"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.answer import (
+    _DATE,
     DEFAULT_STATED,
     MAX_QUESTION_CHARS,
     NO_ANSWER_MESSAGES,
@@ -14,6 +15,7 @@ from retrieval.answer import (
     Answer,
     AnswerConfig,
     AnswerPassage,
+    _code_titles,
     answer,
     figure_asked,
     names_anyone_new,
@@ -333,6 +335,12 @@ def test_the_sectiontitled_by_a_code_name_asked_comes_first(tmp_path: Path) -> N
     assert answer(index, "buffer allocUnsafe memory", AnswerConfig(title_bonus=0.0)).passages[
         0
     ].text.startswith("Allocation with")
+    # The name whole: not a sibling of its object, nor a longer name.
+    names = _code_titles("What does PoolStats.free represent?")
+    assert titled_by("Pool › `PoolStats.free`", names)
+    assert not titled_by("Pool › `PoolStats.size`", names)
+    assert not titled_by("Pool › `PoolStats.freeList`", names)
+    assert not titled_by("B › `Buffer.allocUnsafeSlow(size)`", _code_titles("allocUnsafe"))
     # Only the passage's own section counts, not the page's title above it.
     assert not titled_by("PoolStats.free › Fields", [written_together(["poolstats", "free"])])
 
@@ -360,6 +368,8 @@ def test_a_figure_asked_for_and_not_stated_is_not_answered(tmp_path: Path) -> No
     assert not states_figure("how many times does pip retry by default", noted)
     assert not states_figure("what is the default timeout", noted, DEFAULT_STATED)
     assert states_figure("which version added certificate checks", noted)
+    # Only a note as documentation tools write it: a year in prose is a date.
+    assert states_figure("when was the retry option added", "It was added in 2019.", _DATE)
     # A month dates something; it is no amount.
     assert not states_figure("what is her salary", "She joined in September.")
     # "when" that opens a condition does not ask for a date.

@@ -120,6 +120,10 @@ def test_a_missing_word_in_passing_does_not_rule_out_the_answer(tmp_path: Path) 
     for question in (long.replace("macbook", "MacBook"), "fix open files errors on macbook"):
         named = answer(index, question)
         assert not named.answered and named.reason == "not_mentioned", question
+    # When the answer fails for another reason, that reason is given, not the waived word.
+    counted = answer(index, "what is the default file descriptor limit for reading open "
+                     "files in parallel on my macbook when errors happen")
+    assert not counted.answered and counted.reason == "no_figure", counted.reason
     # Two words the documents lack are no passing detail.
     two = answer(index, long.replace("in parallel", "in parallel with zigbee"))
     assert not two.answered and two.reason == "not_mentioned"
@@ -230,6 +234,8 @@ def test_a_three_letter_word_missing_an_inner_letter_is_read(tmp_path: Path) -> 
     assert answer(index, "netrc fle location").answered
     # Only a dropped letter: "asm" is a replacement away from "ask", and stays missing.
     assert index.terms("asm macro syntax").missing == ["asm"]
+    # A word typed in capitals is an acronym: "FLE" is no slip on "file".
+    assert index.terms("netrc FLE location").corrections == {}
 
 
 def test_a_slip_on_a_question_word_still_asks_it(tmp_path: Path) -> None:

@@ -527,6 +527,23 @@ def test_a_long_nested_list_is_cut_with_each_window_at_its_own_line() -> None:
         assert first[:12] in source.splitlines()[block.line_start - 1]
 
 
+def test_a_bold_line_inside_a_box_or_quote_heads_nothing() -> None:
+    boxed = read_markdown(
+        "## Configure\n\n!!! warning\n    **Never share the token**\n\n"
+        "    It grants full access.\n\nThe token lives in the config file.\n"
+    )
+    assert boxed[-1].section == "Configure"
+    quoted = read_markdown("> **Do not run as root**\n\nText after.\n", page="guide")
+    assert [b.section for b in quoted] == ["guide", "guide"]
+    # A page opening with a bold line keeps its file's name.
+    opened = read_markdown("**Experimental**\n\nIntro.\n\n## Options\n\nMore.\n", page="retries")
+    assert [b.section for b in opened] == ["retries › Experimental", "retries › Options"]
+    # MyST colon fences say their version note too.
+    assert read_markdown(":::{deprecated} 2.0\nUse cert.\n:::\n")[0].text == (
+        "Deprecated since version 2.0: Use cert."
+    )
+
+
 def test_a_bold_heading_joins_the_section_path_until_the_next_heading() -> None:
     found = read_markdown(
         "# Errors\n\n**ResponseError Class**\n\nIt holds the status.\n\n## Other\n\nMore.\n"

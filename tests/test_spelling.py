@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import build as build_module
 from retrieval import spelling
 from retrieval.answer import answer
 from retrieval.engines import RankingConfig
@@ -92,13 +93,51 @@ def test_a_corpus_of_random_strings_keeps_a_bounded_number(
 ) -> None:
     monkeypatch.setattr(spelling, "MAX_SPELLINGS", 20)
     rng = random.Random(7)
+    folder = tmp_path / "noise"
+    folder.mkdir()
     letters = "abcdefghijklmnopqrstuvwxyz"
     for n in range(4):
         lines = [
             " ".join("".join(rng.choice(letters) for _ in range(10)) for _ in range(30))
             for _ in range(5)
         ]
-        (tmp_path / f"noise{n}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
-    index = Index.build_folder(tmp_path, RankingConfig(), workers=1)
+        (folder / f"noise{n}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    index = Index.build_folder(folder, RankingConfig(), workers=1)
     assert len(index.spellings) == 20  # of 600 distinct long words
     assert len(index.passages) == 20  # the text itself is all there
+    # Gathering stops at its own cap, before the most frequent are chosen.
+    monkeypatch.setattr(build_module, "MAX_GATHERED", 7)
+    monkeypatch.setattr(spelling, "MAX_SPELLINGS", 1000)
+    assert len(Index.build_folder(folder, RankingConfig(), workers=1).spellings) == 7
+
+
+def test_an_added_prefix_is_no_slip(tmp_path: Path) -> None:
+    index = build(
+        tmp_path,
+        "Backups are encrypted at rest with AES before they are uploaded.",
+        "The installation takes five minutes.",
+    )
+    terms = index.terms("can backups be uploaded unencrypted")
+    assert terms.corrections == {} and terms.missing == ["unencrypted"]
+    assert not answer(index, "how long does the uninstallation take").answered
+
+
+def test_the_deletion_index_is_built_once_and_whole_across_threads() -> None:
+    import threading
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    filler = [
+        "qq" + "".join(letters[(n // 26**k) % 26] for k in range(3)) + "wwwwww"
+        for n in range(2000)
+    ]
+    found = Spellings(filler + ["zzcombinator"])
+    results: list[list[str]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(found.near("zzcombunator")))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [["zzcombinator"]] * 4

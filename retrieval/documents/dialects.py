@@ -40,7 +40,7 @@ _BLOCK = re.compile(
     r"^(?P<indent> {0,3})(?P<slashes>/{3,})[ \t]*(?P<name>[a-z-]*)[ \t]*(?:\|[ \t]*(?P<title>.*))?$"
 )
 # MyST colon fences (`:::{note}`): the parser reads them as containers; their options go.
-_COLON_DIRECTIVE = re.compile(r"^\s*:{3,}\s*\{[\w:.-]+\}")
+_COLON_DIRECTIVE = re.compile(r"^\s*:{3,}\s*\{(?P<name>[\w:.-]+)\}")
 # Hugo shortcodes around code (`{{< highlight go >}}`, `{{< code-toggle >}}`): fences.
 _HUGO_CODE = re.compile(
     r"^\s*\{\{[<%]\s*/?\s*(?:highlight|code-toggle|code|codeblock)\b[^}]*(?<!/)[>%]\}\}\s*$"
@@ -133,7 +133,11 @@ def to_commonmark(source: str) -> str:
                 part for part in (block.group("indent") + colons, block.group("name"), title)
                 if part
             )
-        elif _COLON_DIRECTIVE.match(line):
+        elif colon := _COLON_DIRECTIVE.match(line):
+            note = VERSION_NOTES.get(colon.group("name"))
+            title = line[colon.end() :].strip()
+            if note is not None and title:  # :::{deprecated} 2.0, as the backtick form
+                lines[i] = f"{line[: colon.end()]} {note.format(title)}"
             i = _blank_options(lines, i + 1)
             continue
         i += 1

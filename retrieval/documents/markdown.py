@@ -305,12 +305,14 @@ class _Reader:
             names.insert(0, title)
         return SECTION_SEPARATOR.join(names)
 
-    def heading(self, level: int, text: str) -> None:
+    def heading(self, level: int, text: str, real: bool = True) -> None:
+        """A heading (`real`), or a line in bold that stands for one."""
         text = " ".join(strip_directives(text).split())
         if not text:
             return
         self.flush_lead()  # a lead-in with nothing under it in its section stands alone
-        if not self.pieces and not self.headings:
+        opened = any(lv < PSEUDO_HEADING_LEVEL for lv, _ in self.headings)
+        if real and not self.pieces and not opened:
             # A page that opens with a heading names itself, whatever its level: the file's
             # name ("ch10-03-lifetime-syntax") is only for a page that opens with prose.
             self.page = ""
@@ -360,14 +362,18 @@ class _Reader:
         self.flush_lead()
         self.lead = (label if label[-1] in ".:?!" else f"{label}:", [(0, line)])
 
-    def paragraph(self, inline: _Inline, before_block: bool) -> None:
+    def paragraph(self, inline: _Inline, before_block: bool, top: bool = True) -> None:
+        """A paragraph; `top`: of the page itself, not inside a quote, box or list."""
         text = inline.text
         words_in = len(text.split())
-        if inline.bold_only and words_in <= PSEUDO_HEADING_WORDS and text[-1:] not in ".!?:":
+        if (
+            top and inline.bold_only and words_in <= PSEUDO_HEADING_WORDS
+            and text[-1:] not in ".!?:"
+        ):
             # "**ResponseError Class**" alone: a heading written in bold, under the last one
             # ("**Note**" alone is a box's label, and goes; "**Example:**" leads what follows).
             if text.lower() not in BOX_KINDS:
-                self.heading(PSEUDO_HEADING_LEVEL, text)
+                self.heading(PSEUDO_HEADING_LEVEL, text, real=False)
             return
         if not any(ch.isalpha() for ch in text) or _MDX_STATEMENT.match(text):
             return
@@ -506,6 +512,7 @@ def read_markdown(
                 reader.paragraph(
                     _Inline(inline, inline.map[0] + 1),
                     following in INTRODUCED,
+                    top=tok.level == 0,
                 )
             i = end
         elif kind in ("bullet_list_open", "ordered_list_open"):
