@@ -310,14 +310,20 @@ _CAPITALISED_RUN = re.compile(
 _SENTENCE_OPENERS = frozenset(".!?:;\n•◦*#-—–\"“‘'(")
 
 
+# An acronym of a phrase the question says has this many letters (two-letter ones are
+# made by chance: "TS", "SC").
+MIN_INITIALS, MAX_INITIALS = 3, 6
+
+
 def _initials_asked(question: str) -> frozenset[str]:
-    """The acronyms of the question's capitalised phrases, of two words or more, and of each
-    run of their words ("TSC" and "NTSC" for "Node.js Technical Steering Committee")."""
+    """The acronyms of the question's capitalised phrases and of each run of their words,
+    of MIN_INITIALS to MAX_INITIALS words ("TSC" and "NTSC" for "Node.js Technical Steering
+    Committee")."""
     out: set[str] = set()
     for found in _CAPITALISED_RUN.finditer(question):
         first = [w[0].casefold() for w in found.group(0).split() if w not in ("of", "the")]
         for i in range(len(first)):
-            for j in range(i + 2, len(first) + 1):
+            for j in range(i + MIN_INITIALS, min(i + MAX_INITIALS, len(first)) + 1):
                 out.add("".join(first[i:j]))
     return frozenset(out)
 
