@@ -511,6 +511,24 @@ def confidence(
     return float(share * (1 - unseen) ** 0.5)
 
 
+def _about_option(question: str, text: str, figure: re.Pattern[str]) -> str:
+    """For a default asked of an option the question names in camelCase ("the default of
+    the maxRetries option"), the lines of a text that name it (a list of options states
+    each one's default on its own line); the whole text otherwise."""
+    if figure is not DEFAULT_STATED:
+        return text
+    spans = [m.span() for m in _CODE_NAME_SPANS.finditer(question)]
+    names = [
+        m.group(0).casefold() for m in CAMEL.finditer(question)
+        if not any(lo <= m.start() < hi for lo, hi in spans)
+    ]
+    if not names:
+        return text
+    return "\n".join(
+        line for line in text.split("\n") if any(name in line.casefold() for name in names)
+    )
+
+
 def _code_titles(question: str) -> list[re.Pattern[str]]:
     """Patterns for the code names a question writes, as a section title would have them
     whole: dotted paths ("PoolStats.free") and camelCase words outside them ("allocUnsafe",
@@ -814,7 +832,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # thing asked, not the figure ("how much does X cost" against a page on X).
     figure = figure_asked(read) if answered and shown else None
     unstated = figure is not None and not states_figure(
-        read, shown[0].hit.passage.text, figure
+        read, _about_option(read, shown[0].hit.passage.text, figure), figure
     )
     answered = answered and not unstated
     # Likewise a question asking who, against a passage naming no one it does not.

@@ -400,6 +400,22 @@ def test_the_default_asked_for_and_not_stated_is_not_answered(tmp_path: Path) ->
     assert not DEFAULT_STATED.search("This is the default value of the option.")
 
 
+def test_the_default_of_an_option_named_must_be_on_its_own_line(tmp_path: Path) -> None:
+    (tmp_path / "watch.md").write_text(
+        "# Watch\n\n## `watch(path[, options])`\n\nOptions of the watcher:\n\n"
+        "* `persistent` {boolean} Keep the process running. Default: `true`.\n"
+        "* `recursive` {boolean} Watch every subfolder. Default: `false`.\n"
+        "* `retryDelay` {number} Wait between retries of the watcher.\n",
+        encoding="utf-8",
+    )
+    index = Index.build_folder(tmp_path, RankingConfig())
+    stated = answer(index, "what is the default value of the recursive option of the watcher")
+    assert stated.answered
+    # The list states defaults, but not retryDelay's.
+    unstated = answer(index, "what is the default value of the retryDelay option of watch")
+    assert not unstated.answered and unstated.reason == "no_figure"
+
+
 def test_questions_that_ask_no_figure_are_not_held_to_one(tmp_path: Path) -> None:
     (tmp_path / "drop.md").write_text(
         "# Drop\n\nThe drop method is called when a value goes out of scope, and the default "

@@ -130,7 +130,7 @@ def test_the_deletion_index_is_built_once_and_whole_across_threads() -> None:
         "qq" + "".join(letters[(n // 26**k) % 26] for k in range(3)) + "wwwwww"
         for n in range(2000)
     ]
-    found = Spellings(filler + ["zzcombinator"])
+    found = Spellings([*filler, "zzcombinator"])
     results: list[list[str]] = []
     threads = [
         threading.Thread(target=lambda: results.append(found.near("zzcombunator")))
