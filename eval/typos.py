@@ -46,6 +46,8 @@ def slip(text: str, rng: random.Random, slips: int = 1) -> str:
     word = m.group(0)
     for _ in range(slips):
         word = _slip_word(word, rng)
+    if slips > 1 and word == m.group(0):  # the second slip undid the first: slip again
+        word = _slip_word(_slip_word(word, rng), rng)
     return text[: m.start()] + word + text[m.end() :]
 
 
