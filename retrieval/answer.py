@@ -517,11 +517,7 @@ def _about_option(question: str, text: str, figure: re.Pattern[str]) -> str:
     each one's default on its own line); the whole text otherwise."""
     if figure is not DEFAULT_STATED:
         return text
-    spans = [m.span() for m in _CODE_NAME_SPANS.finditer(question)]
-    names = [
-        m.group(0).casefold() for m in CAMEL.finditer(question)
-        if not any(lo <= m.start() < hi for lo, hi in spans)
-    ]
+    names = _camel_names(question)
     if not names:
         return text
     return "\n".join(
@@ -529,19 +525,23 @@ def _about_option(question: str, text: str, figure: re.Pattern[str]) -> str:
     )
 
 
-def _code_titles(question: str) -> list[re.Pattern[str]]:
-    """Patterns for the code names a question writes, as a section title would have them
-    whole: dotted paths ("PoolStats.free") and camelCase words outside them ("allocUnsafe",
-    not the "PoolStats" of "PoolStats.free")."""
-    dotted = code_names(question)
+def _camel_names(question: str) -> list[str]:
+    """The camelCase words a question writes outside dotted paths, case-folded
+    ("allocUnsafe"; not the "PoolStats" of "PoolStats.free")."""
     spans = [m.span() for m in _CODE_NAME_SPANS.finditer(question)]
-    words = [
+    return [
         m.group(0).casefold() for m in CAMEL.finditer(question)
         if not any(lo <= m.start() < hi for lo, hi in spans)
     ]
+
+
+def _code_titles(question: str) -> list[re.Pattern[str]]:
+    """Patterns for the code names a question writes, as a section title would have them
+    whole: dotted paths ("PoolStats.free") and camelCase words outside them."""
     return [
         re.compile(rf"(?<!\w){written_together(parts).pattern}(?!\w)")
-        for parts in [p for _, p in dotted] + [[w] for w in words]
+        for parts in [p for _, p in code_names(question)]
+        + [[w] for w in _camel_names(question)]
     ]
 
 
@@ -783,10 +783,11 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     read = read_as(question, terms.corrections)
     # Slips corrected, camelCase names kept whole: code names are read from this.
     single = {typed: meant for typed, meant in terms.corrections.items() if " " not in meant}
+    as_typed = read_as(question, single)
     expected = _expected(read)
     pairs = _pairs(terms.tokens, weights)
     top = hits[0].score or 1.0
-    named_code = _code_titles(read_as(question, single))
+    named_code = _code_titles(as_typed)
     scored: list[_Scored] = []
     for hit in hits:
         sentence, coverage = _score_sentences(
@@ -824,7 +825,7 @@ def answer(index: Index, question: str, config: AnswerConfig | None = None) -> A
     # something else (another program's port, another year's conference).
     apart = (
         unmatched(index, question, shown[0].hit.index, terms.corrections)
-        + unmatched_compounds(index, read, shown[0].hit.index, read_as(question, single))
+        + unmatched_compounds(index, read, shown[0].hit.index, as_typed)
         if answered and shown else []
     )
     answered = answered and not apart

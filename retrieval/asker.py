@@ -205,8 +205,7 @@ def understand(
     `vocab`: the index's terms; `df`: a term id's passage count (to prefer the common
     reading of a typo); `together`: the most of some other terms that one passage holding
     a term holds (to prefer, of several readings, the one the question's other words go
-    with); `near`:
-    the corpus's words two edits from a long word (`retrieval.spelling`)."""
+    with); `near`: the corpus's words two edits from a long word (`retrieval.spelling`)."""
 
     def known(token: str) -> bool:
         # A word only in a heading or in code ("randomUUID") is in the documents too.
@@ -506,8 +505,9 @@ def _fix_typo(
             continue
         readings.append(((edit in common, count), edit, token))
     best = max(readings, default=None, key=lambda r: r[0])
-    if going is not None and len({token for _, _, token in readings}) > 1:
-        beside = {token: going(token) for token in {token for _, _, token in readings}}
+    tokens = {token for _, _, token in readings}
+    if going is not None and len(tokens) > 1:
+        beside = {token: going(token) for token in tokens}
         best = max(readings, key=lambda r: (beside[r[2]], r[0]))
     if best is None and len(rare) == 1 and len(word) >= RARE_READING_LETTERS:
         # The only reading, of a longer word: a name the asker slipped on ("droee" for

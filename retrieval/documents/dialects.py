@@ -108,10 +108,7 @@ def to_commonmark(source: str) -> str:
             prose = directive is not None and directive.group("name") in PROSE_DIRECTIVES
             stack.append(_Fence(mark[0], len(mark), prose))
             if prose and directive is not None:
-                title = info[directive.end() :].strip()  # {admonition} Its title
-                note = VERSION_NOTES.get(directive.group("name"))
-                if note is not None and title:  # {versionadded} 1.3: a sentence, as in rst
-                    title = note.format(title)
+                title = _titled(directive.group("name"), info[directive.end() :].strip())
                 opening = f"{fence.group('indent')}{':' * len(mark)} {directive.group('name')}"
                 lines[i] = f"{opening} {title}" if title else opening
                 i = _blank_options(lines, i + 1)
@@ -134,14 +131,20 @@ def to_commonmark(source: str) -> str:
                 if part
             )
         elif colon := _COLON_DIRECTIVE.match(line):
-            note = VERSION_NOTES.get(colon.group("name"))
             title = line[colon.end() :].strip()
-            if note is not None and title:  # :::{deprecated} 2.0, as the backtick form
-                lines[i] = f"{line[: colon.end()]} {note.format(title)}"
+            if title:
+                lines[i] = f"{line[: colon.end()]} {_titled(colon.group('name'), title)}"
             i = _blank_options(lines, i + 1)
             continue
         i += 1
     return "\n".join(lines)
+
+
+def _titled(name: str, title: str) -> str:
+    """A directive's title ({admonition} Its title); a version directive's says what it
+    notes, as in reStructuredText ({versionadded} 1.3: "New in version 1.3")."""
+    note = VERSION_NOTES.get(name)
+    return note.format(title) if note is not None and title else title
 
 
 def _blank_options(lines: list[str], i: int) -> int:

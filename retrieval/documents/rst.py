@@ -133,9 +133,10 @@ def rst_to_commonmark(source: str) -> str:
                 arg = directive["arg"].strip()
                 said = VERSION_NOTES.get(name)
                 stop = ":" if any(lines[j].strip() for j in range(body, end)) else "."
-                out[i] = said.format(arg) + stop if said and arg else arg
                 if name == "rubric" and arg:  # an informal heading, as Markdown writes one
                     out[i] = f"**{arg}**"
+                else:
+                    out[i] = said.format(arg) + stop if said and arg else arg
                 prose.add(i)
                 i = body  # the body is read as the page is: prose, code, nested directives
                 continue
